@@ -1,0 +1,48 @@
+"""The CLI skeleton: help, version, start-up cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from vireid import __version__
+from vireid.cli.app import app
+
+runner = CliRunner()
+VERBS = ["train", "eval", "export", "bench", "data", "demo", "search"]
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+@pytest.mark.parametrize("verb", [None, *VERBS])
+def test_every_verb_has_help(verb: str | None) -> None:
+    args = [verb, "-h"] if verb else ["-h"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys\n"
+        "from vireid.cli.app import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "heavy = [m for m in ('torch', 'torchvision', 'onnx', 'onnxruntime', 'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_python_dash_m_matches_console_script() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "vireid", "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and __version__ in result.stdout

@@ -1,0 +1,53 @@
+"""The Typer application: `vireid` and `python -m vireid` alike."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vireid import __version__
+from vireid.cli import bench, data, demo, eval, export, search, train
+
+app = typer.Typer(
+    name="vireid",
+    help=(
+        "Visible-infrared person re-identification, from training to deployed engines.\n\n"
+        "[bold]vireid train[/bold] trains the MGSA/MSAM two-stream model, [bold]vireid export[/bold] writes per-branch "
+        "ONNX and TensorRT engines behind a parity gate, [bold]vireid bench[/bold] proves parity and speed. "
+        "New here? Run [bold]vireid demo[/bold]."
+    ),
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vireid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Visible-infrared person re-identification, from training to deployed engines."""
+
+
+app.command("train")(train.train_cli)
+app.command("eval")(eval.eval_cli)
+app.command("export")(export.export_cli)
+app.command("bench")(bench.bench_cli)
+app.add_typer(data.app, name="data")
+app.command("demo")(demo.demo_cli)
+app.command("search")(search.search_cli)
+
+
+def main() -> None:
+    app()

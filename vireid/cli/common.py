@@ -1,0 +1,53 @@
+"""Helpers shared by the CLI verbs: one-line user errors, list options, the console."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from vireid.errors import VireidError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(command: F) -> F:
+    """Report `VireidError` as one line on stderr and exit with its code; other exceptions are bugs."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except VireidError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(err.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted; nothing half-written was left behind", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def csv_list(value: str, name: str) -> list[str]:
+    """Split a comma-separated option (`--precision fp32,int8`) into its non-empty items."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise VireidError(f"{name} is empty; give a comma-separated list")
+    return items
+
+
+def csv_ints(value: str, name: str) -> list[int]:
+    try:
+        numbers = [int(item) for item in csv_list(value, name)]
+    except ValueError:
+        raise VireidError(f"{name} must be comma-separated integers, got {value!r}") from None
+    if any(n < 1 for n in numbers):
+        raise VireidError(f"{name} values must be >= 1, got {value!r}")
+    return numbers
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()

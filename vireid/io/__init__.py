@@ -1,0 +1,1 @@
+"""File I/O shared by every command: atomic writes and the run directory."""
