@@ -27,7 +27,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     has_gpu = _has_cuda()
     has_trt = importlib.util.find_spec("tensorrt") is not None and has_gpu
     for item in items:
-        if "gpu" in item.keywords and not has_gpu:
+        # get_closest_marker, not `in item.keywords`: parametrize ids also land in keywords.
+        if item.get_closest_marker("gpu") and not has_gpu:
             item.add_marker(pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA"))
-        if "trt" in item.keywords and not has_trt:
+        if item.get_closest_marker("trt") and not has_trt:
             item.add_marker(pytest.mark.skip(reason="needs TensorRT and an NVIDIA GPU"))

@@ -1,0 +1,91 @@
+"""`load_embedder(art_dir, modality, backend, precision)`: the runtime's entry point."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from vireid_runtime.embedder import Embedder
+from vireid_runtime.errors import ArtifactError
+from vireid_runtime.manifest import MODALITIES, PRECISIONS, Artifact, Manifest, read_manifest
+
+BACKENDS = ("ort-cpu", "ort-cuda", "ort-trt", "trt")
+INT8_CPU_FLAVOUR = "qdq-u8s8"
+INT8_TRT_FLAVOUR = "qdq-s8-symmetric"
+
+
+def select_artifact(manifest: Manifest, modality: str, backend: str, precision: str) -> Artifact:
+    """The file a backend runs: a plan for `trt`, an ONNX graph otherwise.
+
+    For int8 on the CPU provider the unsigned-activation QDQ graph is preferred (faster there); TensorRT and
+    its ONNX Runtime provider take only the symmetric signed flavour.
+    """
+    if modality not in MODALITIES:
+        raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    fmt = "plan" if backend == "trt" else "onnx"
+    found: Artifact | None
+    if precision == "int8" and fmt == "onnx":
+        preferred = INT8_CPU_FLAVOUR if backend == "ort-cpu" else INT8_TRT_FLAVOUR
+        found = manifest.find(modality, precision, fmt, preferred)
+        if found is None and backend == "ort-cpu":
+            found = manifest.find(modality, precision, fmt)
+    else:
+        found = manifest.find(modality, precision, fmt)
+    if found is None:
+        have = ", ".join(sorted({f"{a.precision} {a.format}" for a in manifest.artifacts if a.modality == modality}))
+        hint = "--engine trt " if fmt == "plan" else ""
+        raise ArtifactError(
+            f"no {precision} {fmt} for the {modality} branch in this export (it has: {have}); "
+            f"re-run `vireid export {hint}--precision {precision}`"
+        )
+    return found
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def artifact_path(art_dir: Path, artifact: Artifact, verify: bool = True) -> Path:
+    path = art_dir / artifact.file
+    if not path.is_file():
+        raise ArtifactError(f"{path} is listed in the manifest but missing; re-run `vireid export`")
+    if verify and path.stat().st_size != artifact.bytes:
+        raise ArtifactError(
+            f"{path} has {path.stat().st_size} bytes, the manifest says {artifact.bytes}: it was modified or "
+            "half-written; re-run `vireid export`"
+        )
+    return path
+
+
+def load_embedder(
+    art_dir: str | Path,
+    modality: str,
+    backend: str = "ort-cpu",
+    precision: str = "fp32",
+    *,
+    threads: int | None = None,
+) -> Embedder:
+    """Load one branch of an export on one backend.
+
+    Raises ValueError for bad arguments, ArtifactError for missing or incompatible files, and
+    BackendUnavailable when the backend cannot run here (no silent fallback to another one).
+    """
+    art_dir = Path(art_dir)
+    manifest = read_manifest(art_dir)
+    artifact = select_artifact(manifest, modality, backend, precision)
+    path = artifact_path(art_dir, artifact)
+    if backend == "trt":
+        from vireid_runtime.backends.tensorrt import TensorRTEmbedder
+
+        return TensorRTEmbedder(artifact, path, manifest.input, manifest.output, manifest.batch)
+    from vireid_runtime.backends.onnxruntime import OrtEmbedder
+
+    return OrtEmbedder(artifact, path, manifest.input, manifest.output, manifest.batch, backend, threads=threads)

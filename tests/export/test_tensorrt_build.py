@@ -1,0 +1,214 @@
+"""TensorRT engine builds: one clear line and nothing written when TensorRT or a GPU is missing; on a GPU with
+TensorRT, a tiny branch built strongly typed matches ONNX Runtime, also for batches the profile must split.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vireid.errors import VireidError
+from vireid_export.tensorrt_build import build_engine, tensorrt_environment
+from vireid_runtime.backends import tensorrt as runtime_backend
+
+PIP_HINT = "pip install 'vireid[trt]'"
+
+
+def build_args(tmp_path: Path) -> dict[str, Any]:
+    return {
+        "input_name": "images",
+        "channels": 3,
+        "height": 96,
+        "width": 48,
+        "batch_min": 1,
+        "batch_opt": 4,
+        "batch_max": 8,
+        "timing_cache_path": tmp_path / "out" / "tensorrt.timing-cache",
+    }
+
+
+@pytest.fixture
+def no_tensorrt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # `import tensorrt` raises ImportError, installed or not
+
+
+@pytest.fixture
+def tensorrt_without_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TensorRT importable, but CUDA (through cuda-python) reports no device."""
+    module = types.ModuleType("tensorrt")
+    module.__dict__["__version__"] = "10.13.0.35"
+    monkeypatch.setitem(sys.modules, "tensorrt", module)
+    no_device = types.SimpleNamespace(cudaGetDeviceCount=lambda: (100, 0))  # cudaErrorNoDevice
+    monkeypatch.setattr(runtime_backend, "import_cudart", lambda: no_device)
+
+
+def assert_one_line(error: pytest.ExceptionInfo[VireidError], *fragments: str) -> None:
+    message = str(error.value)
+    assert message and "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_environment_without_tensorrt(no_tensorrt: None) -> None:
+    with pytest.raises(VireidError) as error:
+        tensorrt_environment()
+    assert str(error.value) == "TensorRT is not installed: pip install 'vireid[trt]' (needs an NVIDIA GPU)"
+
+
+def test_build_without_tensorrt_writes_nothing(no_tensorrt: None, tmp_path: Path) -> None:
+    onnx_path = tmp_path / "visible.onnx"
+    onnx_path.write_bytes(b"an ONNX graph")
+    out = tmp_path / "out"
+    out.mkdir()
+    args = build_args(tmp_path)
+    args["timing_cache_path"].write_bytes(b"old cache")
+    with pytest.raises(VireidError) as error:
+        build_engine(onnx_path, out / "visible.fp32.plan", **args)
+    assert_one_line(error, PIP_HINT)
+    assert sorted(path.name for path in out.iterdir()) == ["tensorrt.timing-cache"]  # no plan, no temp file
+    assert args["timing_cache_path"].read_bytes() == b"old cache"
+
+
+def test_environment_without_gpu(tensorrt_without_gpu: None) -> None:
+    with pytest.raises(VireidError) as error:
+        tensorrt_environment()
+    assert_one_line(error, "no NVIDIA GPU found", "vireid export --engine trt")
+
+
+def test_environment_without_cuda_python_asks_torch(
+    tensorrt_without_gpu: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    def missing() -> Any:
+        raise ImportError("No module named 'cuda'")
+
+    monkeypatch.setattr(runtime_backend, "import_cudart", missing)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(VireidError, match="no NVIDIA GPU found"):
+        tensorrt_environment()
+
+
+def test_environment_reports_tensorrt_and_gpu(tensorrt_without_gpu: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    properties = types.SimpleNamespace(name=b"NVIDIA H100 80GB HBM3", major=9, minor=0)
+    device = types.SimpleNamespace(
+        cudaGetDeviceCount=lambda: (0, 1),
+        cudaGetDevice=lambda: (0, 0),
+        cudaGetDeviceProperties=lambda index: (0, properties),
+        cudaDriverGetVersion=lambda: (0, 13000),
+        cudaRuntimeGetVersion=lambda: (0, 12080),
+    )
+    monkeypatch.setattr(runtime_backend, "import_cudart", lambda: device)
+    assert tensorrt_environment() == {
+        "tensorrt": "10.13.0.35",
+        "gpu": "NVIDIA H100 80GB HBM3",
+        "compute_capability": "9.0",
+        "driver": "13.0",
+        "cuda_runtime": "12.8",
+    }
+
+
+def test_build_without_gpu_writes_nothing(tensorrt_without_gpu: None, tmp_path: Path) -> None:
+    onnx_path = tmp_path / "visible.onnx"
+    onnx_path.write_bytes(b"an ONNX graph")
+    with pytest.raises(VireidError) as error:
+        build_engine(onnx_path, tmp_path / "out" / "visible.fp32.plan", **build_args(tmp_path))
+    assert_one_line(error, "no NVIDIA GPU found")
+    assert not (tmp_path / "out").exists()
+
+
+# --- on a GPU with TensorRT ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    from tests.helpers import tiny_model_config
+    from vireid.models import build_model
+
+    torch.manual_seed(0)
+    branch = build_model(tiny_model_config()).eval().branch("visible")
+    program = torch.onnx.export(
+        branch,
+        (torch.rand(2, 3, 96, 48),),
+        dynamo=True,
+        input_names=["images"],
+        output_names=["embedding"],
+        dynamic_shapes={"images": {0: torch.export.Dim("batch", min=1, max=1024)}},
+        opset_version=18,
+    )
+    assert program is not None
+    path = tmp_path_factory.mktemp("onnx") / "visible.onnx"
+    program.save(path, external_data=False)
+    return path
+
+
+def trt_and_ort(onnx_path: Path, plan_path: Path, record: dict[str, Any]) -> tuple[Any, Any]:
+    """The TensorRT embedder for `plan_path` and the ONNX Runtime CPU reference for `onnx_path`."""
+    from vireid_runtime.backends.onnxruntime import OrtEmbedder
+    from vireid_runtime.backends.tensorrt import TensorRTEmbedder
+    from vireid_runtime.manifest import Artifact, BatchRange, InputSpec, OutputSpec
+
+    input_spec, output_spec = InputSpec(height=96, width=48), OutputSpec(dim=1536)
+    batch = BatchRange(**record["batch"])
+    plan = Artifact("visible", "fp32", "plan", plan_path.name, "", plan_path.stat().st_size, engine=record)
+    graph = Artifact("visible", "fp32", "onnx", onnx_path.name, "", onnx_path.stat().st_size)
+    reference = OrtEmbedder(graph, onnx_path, input_spec, output_spec, batch, "ort-cpu")
+    return TensorRTEmbedder(plan, plan_path, input_spec, output_spec, batch), reference
+
+
+@pytest.mark.gpu
+@pytest.mark.trt
+def test_against_onnxruntime(tiny_onnx: Path, tmp_path: Path) -> None:
+    args = build_args(tmp_path)
+    plan_path = tmp_path / "out" / "visible.fp32.plan"
+    record = build_engine(tiny_onnx, plan_path, **args)
+    assert record["strongly_typed"] is True
+    assert record["batch"] == {"min": 1, "opt": 4, "max": 8}
+    assert record["tensorrt"] == tensorrt_environment()["tensorrt"]
+    assert record["timing_cache"] == "tensorrt.timing-cache" and args["timing_cache_path"].stat().st_size > 0
+    assert sorted(path.name for path in plan_path.parent.iterdir()) == ["tensorrt.timing-cache", "visible.fp32.plan"]
+
+    engine, reference = trt_and_ort(tiny_onnx, plan_path, record)
+    try:
+        assert engine.max_batch == 8
+        rng = np.random.default_rng(0)
+        for count in (1, 19):  # one image, and a batch the 1..8 profile must split into 8 + 8 + 3
+            batch = rng.random((count, 3, 96, 48), dtype=np.float32)
+            ours, theirs = engine.embed(batch), reference.embed(batch)
+            assert ours.shape == theirs.shape == (count, 1536)
+            cosine = (ours * theirs).sum(1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1))
+            assert cosine.min() >= 0.9999, cosine.min()
+        times = engine.time_compute(rng.random((4, 3, 96, 48), dtype=np.float32), warmup=2, runs=3)
+        assert len(times) == 3 and all(seconds > 0 for seconds in times)
+    finally:
+        engine.close()
+        reference.close()
+
+
+@pytest.mark.gpu
+@pytest.mark.trt
+def test_rebuild_reuses_the_timing_cache_and_a_broken_graph_is_one_line(tiny_onnx: Path, tmp_path: Path) -> None:
+    args = build_args(tmp_path)
+    build_engine(tiny_onnx, tmp_path / "out" / "a.plan", **args)
+    messages: list[str] = []
+    build_engine(tiny_onnx, tmp_path / "out" / "b.plan", log=messages.append, **args)
+    assert not any("ignoring timing cache" in message for message in messages)
+
+    args["timing_cache_path"].write_bytes(b"not a timing cache")
+    build_engine(tiny_onnx, tmp_path / "out" / "c.plan", log=messages.append, **args)
+    assert any("ignoring timing cache" in message for message in messages)
+    assert args["timing_cache_path"].read_bytes() != b"not a timing cache"  # replaced by the new, complete one
+
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(tiny_onnx.read_bytes()[:1000])
+    with pytest.raises(VireidError) as error:
+        build_engine(broken, tmp_path / "out" / "d.plan", **args)
+    assert_one_line(error, "TensorRT cannot parse")
+    assert not (tmp_path / "out" / "d.plan").exists()
