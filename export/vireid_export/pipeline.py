@@ -246,6 +246,10 @@ class Exporter:
         from vireid_runtime.backends.tensorrt import TensorRTEmbedder
 
         spec, batch = self.input_spec, self.options.batch_range
+        cache = folder / "timing.cache"
+        previous = self.out / "timing.cache"
+        if previous.is_file() and not cache.exists():
+            shutil.copyfile(previous, cache)  # tactics timed by an earlier export on this GPU carry over
         for precision in self.options.precisions:
             plan = folder / f"{modality}.{precision}.plan"
             self.log(f"{modality}: building TensorRT {precision} engine from {onnx_files[precision].name}")
@@ -259,7 +263,7 @@ class Exporter:
                 batch_min=batch.min,
                 batch_opt=batch.opt,
                 batch_max=batch.max,
-                timing_cache_path=folder / "timing.cache",
+                timing_cache_path=cache,
                 log=self.log,
             )
             artifact = _artifact(folder, plan.name, modality, precision, "plan", engine=record)
