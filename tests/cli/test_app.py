@@ -42,7 +42,5 @@ def test_help_does_not_import_torch() -> None:
 
 
 def test_python_dash_m_matches_console_script() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "vireid", "--version"], capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-m", "vireid", "--version"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and __version__ in result.stdout

@@ -63,7 +63,7 @@ def test_missing_pieces_are_clear_errors(run_dir: Path, tmp_path: Path) -> None:
 def test_config_weights_mismatch_is_a_clear_error(run_dir: Path) -> None:
     text = (run_dir / "config.toml").read_text()
     (run_dir / "config.toml").write_text(text.replace('attention = "msam"', 'attention = "none"'))
-    with pytest.raises(VireidError, match="does not match the model in config.toml"):
+    with pytest.raises(VireidError, match=r"does not match the model in config\.toml"):
         load_run(run_dir)
     (run_dir / "config.toml").write_text(text.replace("part_dim = 256", "part_dim = 128"))
     with pytest.raises(VireidError, match="has shape"):

@@ -26,7 +26,7 @@ def test_pretrained_path_initialises_every_copy(tmp_path: Path) -> None:
 def test_pretrained_for_another_architecture_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "resnet34.pth"
     torch.save(torchvision.models.resnet34(weights=None).state_dict(), path)
-    with pytest.raises(VireidError, match="do not fit resnet18|not part of a torchvision resnet18"):
+    with pytest.raises(VireidError, match=r"do not fit resnet18|not part of a torchvision resnet18"):
         build_model(tiny_model_config(pretrained=str(path)))
 
 

@@ -1,0 +1,181 @@
+"""`vireid export`: parity of every graph, the manifest, fp16 islands, int8 QDQ, the gate, robustness."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from tests.helpers import tiny_model_config
+from vireid.config import DataConfig, RunConfig
+from vireid.errors import VireidError
+from vireid.io.rundir import save_run
+from vireid.models import build_model
+from vireid_export import pipeline
+from vireid_export.fp16 import fp32_islands
+from vireid_export.images import gather_images
+from vireid_export.parity import THRESHOLDS, cosine_rows
+from vireid_export.pipeline import ExportOptions, export_run
+from vireid_runtime.manifest import MANIFEST_FILE, manifest_from_dict, read_manifest
+
+QUIET = {"log": lambda _message: None}
+
+
+def _session(path: Path) -> ort.InferenceSession:
+    return ort.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+
+
+def _randomised_run(root: Path, data_root: Path, **model_changes: object) -> Path:
+    """A run directory with random weights and non-trivial BatchNorm statistics."""
+    torch.manual_seed(0)
+    config = RunConfig(model=tiny_model_config(**model_changes), data=DataConfig(root=str(data_root)))
+    model = build_model(config.model)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+    save_run(root, config, model)
+    return root
+
+
+@pytest.mark.slow
+def test_resnet50_mgsa_msam_fp32_export_matches_torch(tmp_path: Path, synthetic_sysu: Path) -> None:
+    """The paper's model at 288x144: both branches, random and generated images, dynamic batch 1 and 5."""
+    run = _randomised_run(
+        tmp_path / "run", synthetic_sysu, backbone="resnet50", attention="mgsa+msam", height=288, width=144
+    )
+    art = tmp_path / "art"
+    manifest = export_run(run, art, ExportOptions(parity_count=8, batches=(1, 5)), **QUIET)
+    from vireid.io.rundir import load_run
+
+    _, model = load_run(run)
+    generator = torch.Generator().manual_seed(1)
+    for modality in ("visible", "infrared"):
+        session = _session(art / f"{modality}.onnx")
+        generated = gather_images(synthetic_sysu, modality, height=288, width=144, parity=5, calibration=1).parity
+        for batch in (torch.rand(1, 3, 288, 144, generator=generator), torch.from_numpy(generated)):
+            with torch.no_grad():
+                expected = model.branch(modality)(batch).numpy()
+            actual = session.run(None, {"images": batch.numpy()})[0]
+            assert actual.shape == expected.shape == (batch.shape[0], 1536)
+            assert cosine_rows(expected, actual).min() >= 0.99999
+        figures = manifest.find(modality, "fp32", "onnx").parity  # type: ignore[union-attr]
+        assert figures["passed"] and figures["cos_min"] >= 0.99999
+
+
+def test_manifest_round_trips_and_holds_the_parity_figures(demo_export: Path) -> None:
+    manifest = read_manifest(demo_export)
+    raw = json.loads((demo_export / MANIFEST_FILE).read_text())
+    assert manifest_from_dict(raw) == manifest
+    assert manifest.input.height == 128 and manifest.output.dim == 6 * 128
+    assert manifest.checkpoint["sha256"] and manifest.tools["onnxruntime"]
+    files = {a.file for a in manifest.artifacts}
+    for modality in ("visible", "infrared"):
+        expected = {f"{modality}.onnx", f"{modality}.fp16.onnx", f"{modality}.int8.onnx", f"{modality}.int8-cpu.onnx"}
+        assert expected <= files
+    for artifact in manifest.artifacts:
+        parity = artifact.parity
+        assert parity["passed"] is True
+        assert {"cos_min", "cos_mean", "max_abs_diff", "images", "threshold"} <= set(parity)
+        assert parity["threshold"] == THRESHOLDS[artifact.precision]
+        assert (demo_export / artifact.file).stat().st_size == artifact.bytes
+
+
+def test_fp16_graph_keeps_its_fp32_islands(demo_export: Path) -> None:
+    for modality in ("visible", "infrared"):
+        report = fp32_islands(onnx.load(os.fspath(demo_export / f"{modality}.fp16.onnx")))
+        assert report.islands_intact, report
+        assert report.pows_total == 2 * 6  # GeM: x^p and ^(1/p) per part
+        assert report.sigmoids_total > 0 and report.convs_fp16 == report.convs_total
+    # the fp32 graph has no fp16 convolutions at all
+    assert fp32_islands(onnx.load(os.fspath(demo_export / "visible.onnx"))).convs_fp16 == 0
+
+
+def test_int8_graphs_are_qdq_around_convs_and_close_to_fp32(demo_export: Path, synthetic_sysu: Path) -> None:
+    bar = THRESHOLDS["int8"]
+    for modality in ("visible", "infrared"):
+        images = gather_images(synthetic_sysu, modality, height=128, width=64, parity=24, calibration=1, seed=7).parity
+        reference = _session(demo_export / f"{modality}.onnx").run(None, {"images": images})[0]
+        for name in (f"{modality}.int8.onnx", f"{modality}.int8-cpu.onnx"):
+            graph = onnx.load(os.fspath(demo_export / name))
+            produced_by = {out: node for node in graph.graph.node for out in node.output}
+            convs = [n for n in graph.graph.node if n.op_type == "Conv"]
+            assert convs and all(produced_by[n.input[0]].op_type == "DequantizeLinear" for n in convs)
+            assert all(produced_by[n.input[1]].op_type == "DequantizeLinear" for n in convs)
+            if name.endswith(".int8.onnx"):  # TensorRT flavour: symmetric, zero points all 0 and signed
+                zero_points = [i for i in graph.graph.initializer if i.name.endswith("_zero_point")]
+                assert zero_points and all(not onnx.numpy_helper.to_array(z).any() for z in zero_points)
+                assert all(z.data_type == onnx.TensorProto.INT8 for z in zero_points)
+            actual = _session(demo_export / name).run(None, {"images": images})[0]
+            cosine = cosine_rows(reference, actual)
+            assert cosine.min() >= bar["cos_min"] and cosine.mean() >= bar["cos_mean"], (name, cosine.min())
+
+
+def test_gate_fails_with_figures_when_parity_is_broken(
+    tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _randomised_run(tmp_path / "run", synthetic_sysu)
+    real_export = pipeline.export_onnx
+
+    def export_then_perturb(branch: torch.nn.Module, path: Path, **kwargs: object) -> None:
+        real_export(branch, path, **kwargs)  # type: ignore[arg-type]
+        with torch.no_grad():  # the torch reference now differs from the graph just written
+            for parameter in branch.parameters():
+                parameter.add_(0.05 * torch.randn_like(parameter))
+
+    monkeypatch.setattr(pipeline, "export_onnx", export_then_perturb)
+    art = tmp_path / "art"
+    with pytest.raises(VireidError) as info:
+        export_run(run, art, ExportOptions(parity_count=4), **QUIET)
+    message = str(info.value)
+    assert "parity gate failed" in message and "visible.onnx" in message and "cosine min" in message
+    assert not art.exists() and not list(tmp_path.glob(".art.partial-*"))
+    # --no-verify writes it anyway, figures recorded as failing
+    manifest = export_run(run, art, ExportOptions(parity_count=4, verify=False), **QUIET)
+    assert not manifest.find("visible", "fp32", "onnx").parity["passed"]  # type: ignore[union-attr]
+
+
+def test_robustness(tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _randomised_run(tmp_path / "run", synthetic_sysu)
+    with pytest.raises(VireidError, match="does not exist"):
+        export_run(tmp_path / "missing", tmp_path / "a", ExportOptions(), **QUIET)
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "config.toml").write_text((run / "config.toml").read_text())
+    with pytest.raises(VireidError, match="is missing"):
+        export_run(partial, tmp_path / "a", ExportOptions(), **QUIET)
+    (partial / "model.safetensors").write_bytes((run / "model.safetensors").read_bytes())
+    (partial / "config.toml").write_text((run / "config.toml").read_text().replace("msam", "none"))
+    with pytest.raises(VireidError, match="does not match the model"):
+        export_run(partial, tmp_path / "a", ExportOptions(), **QUIET)
+    with pytest.raises(VireidError, match="not writable"):
+        export_run(run, Path("/proc/vireid-art"), ExportOptions(), **QUIET)
+
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "old.txt").write_text("keep")
+    with pytest.raises(VireidError, match="--force"):
+        export_run(run, occupied, ExportOptions(parity_count=4), **QUIET)
+    assert (occupied / "old.txt").read_text() == "keep"
+
+    # An export interrupted half-way leaves neither the artifact folder nor its staging folder behind.
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "quantize", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_run(run, tmp_path / "fresh", ExportOptions(precisions=("fp32", "int8"), parity_count=4), **QUIET)
+    assert not (tmp_path / "fresh").exists() and not list(tmp_path.glob(".fresh.partial-*"))
+    monkeypatch.undo()
+
+    manifest = export_run(run, occupied, ExportOptions(parity_count=4, force=True), **QUIET)
+    assert not (occupied / "old.txt").exists() and (occupied / "manifest.json").is_file()
+    assert {a.file for a in manifest.artifacts} == {"visible.onnx", "infrared.onnx"}
+    assert np.isfinite(manifest.find("infrared", "fp32", "onnx").parity["cos_min"])  # type: ignore[union-attr]

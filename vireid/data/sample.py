@@ -1,0 +1,30 @@
+"""One dataset image as the readers hand it out: `Sample(path, pid, camid, modality)` (DESIGN.md section 4).
+
+Readers (`SYSUMM01`, `RegDB`) return lists of samples with absolute paths and the dataset's own identity
+labels; they never resize, copy or relabel anything on disk. Relabelling to 0..N-1 is the trainer's job.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+Modality = Literal["visible", "infrared"]
+MODALITIES: tuple[Modality, ...] = ("visible", "infrared")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class Sample(NamedTuple):
+    """An image file and its labels."""
+
+    path: str
+    """Absolute path of the image file."""
+    pid: int
+    """Identity label as the dataset writes it (SYSU-MM01: the folder id; RegDB: the idx-file label)."""
+    camid: int
+    """Camera: SYSU-MM01 1..6 (visible 1, 2, 4, 5; infrared 3, 6); RegDB 1 (visible) or 2 (thermal)."""
+    modality: Modality
+
+
+def is_image_name(name: str) -> bool:
+    """An image file name, skipping hidden files (e.g. `.DS_Store`, or an atomic writer's `.name.tmp`)."""
+    return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)

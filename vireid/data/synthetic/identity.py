@@ -1,0 +1,239 @@
+"""What stays fixed for one synthetic person, and what stays fixed for one camera.
+
+An identity is drawn once from `(seed, pid)`: body shape, clothes, patterns, hair, hat and bag are shared by
+both modalities, which is what a cross-modal model has to learn to match. Garment *colours* only exist in the
+visible images; the infrared images show per-garment *temperatures* (grey levels), drawn independently of the
+colours, so colour cannot be read across modalities (a red shirt may be bright or dark in infrared).
+
+Rendering writes a map of part labels (the constants below) and looks each label up in the identity's colour
+or temperature table, so both modalities share one geometry code path.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vireid.data.sample import Modality
+
+# Part labels of the rendered label map; colour and temperature tables are indexed by them.
+BACKGROUND, SKIN, HAIR, TOP, TOP_ACCENT, LOWER, LOWER_ACCENT, SHOES, BAG, HAT, OCCLUDER = range(11)
+N_PARTS = 11
+
+TOP_PATTERNS = ("plain", "hstripes", "vstripes", "checks", "logo", "open")
+LOWER_PATTERNS = ("plain", "stripe", "cuffs")
+LOGOS = ("circle", "triangle", "square", "diamond")
+ACCESSORIES = ("none", "backpack", "shoulder_bag", "handbag")
+
+# Skin tones (RGB) from light to dark; visible only, infrared skin is simply warm.
+_SKIN_TONES = np.array(
+    [[0.96, 0.80, 0.69], [0.91, 0.72, 0.58], [0.80, 0.60, 0.45], [0.66, 0.47, 0.34], [0.45, 0.31, 0.22]],
+    dtype=np.float32,
+)
+_HAIR_COLOURS = np.array(
+    [[0.08, 0.07, 0.06], [0.15, 0.11, 0.08], [0.30, 0.20, 0.12], [0.55, 0.42, 0.25], [0.80, 0.68, 0.45]],
+    dtype=np.float32,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Identity:
+    """One person's invariant attributes. Lengths are fractions of the person's height."""
+
+    pid: int
+    female: bool
+    stature: float
+    """Person height / image height, before the per-image scale jitter."""
+    shoulders: float
+    hips: float
+    """Hip width / shoulder width."""
+    head: float
+    legs: float
+    limbs: float
+    """Arm thickness."""
+    sleeves: str
+    """"long" or "short" (forearms show skin: warm in infrared)."""
+    lower: str
+    """"trousers", "shorts" or "skirt"."""
+    top_pattern: str
+    stripe_period: float
+    logo: str
+    logo_size: float
+    """Logo width / torso width (front only); also the width of an open jacket's front band."""
+    lower_pattern: str
+    belt: bool
+    hair: str
+    """"short", "medium" or "long"."""
+    hat: str
+    """"none", "cap" or "beanie"."""
+    accessory: str
+    bag_side: int
+    """+1 or -1: the side (seen from the front) a shoulder bag or handbag hangs on."""
+    bag_size: float
+    colours: np.ndarray = field(repr=False)
+    """N_PARTS x 3 RGB in [0, 1], visible modality only."""
+    temperatures: np.ndarray = field(repr=False)
+    """N_PARTS grey levels in [0, 1], infrared modality only."""
+
+
+def _garment_colour(rng: np.random.Generator) -> tuple[float, float, float]:
+    # A third of real clothing is black / grey / white; the rest is coloured, often muted.
+    if rng.random() < 0.33:
+        value = float(rng.choice([0.08, 0.2, 0.4, 0.6, 0.85])) + rng.uniform(-0.05, 0.05)
+        return colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.0, 0.08), value)
+    return colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.3, 0.95), rng.uniform(0.25, 0.95))
+
+
+def _accent_colour(rng: np.random.Generator, base: tuple[float, float, float]) -> tuple[float, float, float]:
+    # An accent differs from its base in hue or brightness enough to be seen.
+    for _ in range(20):
+        accent = _garment_colour(rng)
+        if float(np.abs(np.subtract(accent, base)).sum()) > 0.45:
+            return accent
+    return (1.0 - base[0], 1.0 - base[1], 1.0 - base[2])
+
+
+def _accent_temperature(rng: np.random.Generator, base: float) -> float:
+    # Prints and stripes differ a little in emissivity: visible in infrared, with low contrast.
+    delta = rng.uniform(0.1, 0.25) * (1 if rng.random() < 0.5 else -1)
+    if not 0.1 <= base + delta <= 0.9:
+        delta = -delta
+    return base + delta
+
+
+def draw_identity(seed: int, pid: int) -> Identity:
+    """The attributes of identity `pid` for dataset seed `seed` (independent of every other identity)."""
+    rng = np.random.default_rng([seed, 0x1D, pid])
+    female = bool(rng.random() < 0.45)
+    shoulders = rng.uniform(0.19, 0.31) - (0.02 if female else 0.0)
+    hair_p = [0.15, 0.35, 0.5] if female else [0.75, 0.2, 0.05]
+    lower_p = [0.55, 0.15, 0.3] if female else [0.8, 0.2, 0.0]
+    accessory = str(rng.choice(ACCESSORIES, p=[0.35, 0.3, 0.2, 0.15]))
+
+    colours = np.zeros((N_PARTS, 3), dtype=np.float32)
+    colours[SKIN] = _SKIN_TONES[rng.integers(len(_SKIN_TONES))] * rng.uniform(0.93, 1.05)
+    colours[HAIR] = _HAIR_COLOURS[rng.choice(len(_HAIR_COLOURS), p=[0.4, 0.25, 0.15, 0.12, 0.08])]
+    colours[TOP] = _garment_colour(rng)
+    colours[TOP_ACCENT] = _accent_colour(rng, tuple(colours[TOP]))
+    colours[LOWER] = _garment_colour(rng) if rng.random() < 0.6 else rng.choice([0.1, 0.2, 0.3]) * np.ones(3)
+    colours[LOWER][2] += 0.1 * rng.random()  # jeans-ish bias
+    colours[LOWER_ACCENT] = _accent_colour(rng, tuple(colours[LOWER]))
+    colours[SHOES] = _garment_colour(rng) if rng.random() < 0.4 else rng.choice([0.08, 0.85]) * np.ones(3)
+    colours[BAG] = _garment_colour(rng)
+    colours[HAT] = _garment_colour(rng)
+
+    temperatures = np.zeros(N_PARTS, dtype=np.float32)
+    temperatures[SKIN] = rng.uniform(0.78, 0.95)
+    temperatures[HAIR] = rng.uniform(0.3, 0.5)
+    temperatures[TOP] = rng.uniform(0.25, 0.78)
+    temperatures[TOP_ACCENT] = _accent_temperature(rng, float(temperatures[TOP]))
+    temperatures[LOWER] = rng.uniform(0.25, 0.72)
+    temperatures[LOWER_ACCENT] = _accent_temperature(rng, float(temperatures[LOWER]))
+    temperatures[SHOES] = rng.uniform(0.15, 0.4)
+    temperatures[BAG] = rng.uniform(0.12, 0.45)
+    temperatures[HAT] = rng.uniform(0.3, 0.6)
+
+    return Identity(
+        pid=pid,
+        female=female,
+        stature=rng.uniform(0.8, 0.94),
+        shoulders=shoulders,
+        hips=rng.uniform(0.72, 0.95) + (0.06 if female else 0.0),
+        head=rng.uniform(0.115, 0.145),
+        legs=rng.uniform(0.42, 0.54),
+        limbs=rng.uniform(0.048, 0.07),
+        sleeves="long" if rng.random() < 0.55 else "short",
+        lower=str(rng.choice(["trousers", "shorts", "skirt"], p=lower_p)),
+        top_pattern=str(rng.choice(TOP_PATTERNS, p=[0.2, 0.18, 0.14, 0.14, 0.18, 0.16])),
+        stripe_period=rng.uniform(0.05, 0.11),
+        logo=str(rng.choice(LOGOS)),
+        logo_size=rng.uniform(0.35, 0.65),
+        lower_pattern=str(rng.choice(LOWER_PATTERNS, p=[0.5, 0.25, 0.25])),
+        belt=bool(rng.random() < 0.3),
+        hair=str(rng.choice(["short", "medium", "long"], p=hair_p)),
+        hat=str(rng.choice(["none", "cap", "beanie"], p=[0.75, 0.15, 0.1])),
+        accessory=accessory,
+        bag_side=1 if rng.random() < 0.5 else -1,
+        bag_size=rng.uniform(0.8, 1.2),
+        colours=np.clip(colours, 0.0, 1.0),
+        temperatures=np.clip(temperatures, 0.0, 1.0),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class CameraStyle:
+    """How one camera sees the world: background, illumination, optics and sensor."""
+
+    camid: int
+    modality: Modality
+    outdoor: bool
+    top: np.ndarray
+    """Background colour at the top of the frame (RGB; grey levels for infrared)."""
+    bottom: np.ndarray
+    """Background colour at the bottom (floor / ground)."""
+    clutter: np.ndarray
+    """K x 3 palette of background objects."""
+    gains: np.ndarray
+    """Per-channel white balance (visible) or (1, 1, 1)."""
+    brightness: float
+    blur: tuple[float, float]
+    """Gaussian blur radius range, in pixels."""
+    noise: tuple[float, float]
+    """Sensor noise sigma range, in [0, 1] units."""
+    overexposure: float
+    """Probability that an infrared frame is over-exposed (bright bloom near the camera)."""
+
+
+def _hsv(
+    rng: np.random.Generator, hue: tuple[float, float], sat: tuple[float, float], val: tuple[float, float]
+) -> np.ndarray:
+    return np.array(colorsys.hsv_to_rgb(rng.uniform(*hue), rng.uniform(*sat), rng.uniform(*val)))
+
+
+def camera_style(seed: int, camid: int, modality: Modality, outdoor: bool, thermal: bool = False) -> CameraStyle:
+    """A camera's look; `thermal` makes a blurrier, noisier far-infrared sensor (RegDB) than SYSU's near-IR."""
+    rng = np.random.default_rng([seed, 0xCA, camid])
+    if modality == "visible":
+        if outdoor:  # sky-ish top, pavement / grass below, bluish daylight
+            top, bottom = (
+                _hsv(rng, (0.5, 0.62), (0.05, 0.3), (0.6, 0.9)),
+                _hsv(rng, (0.05, 0.3), (0.05, 0.35), (0.3, 0.6)),
+            )
+            gains = np.array([rng.uniform(0.92, 1.0), 1.0, rng.uniform(1.0, 1.1)])
+        else:  # walls and floor under warm, dimmer artificial light
+            top, bottom = (
+                _hsv(rng, (0.05, 0.15), (0.05, 0.25), (0.55, 0.85)),
+                _hsv(rng, (0.0, 0.15), (0.1, 0.4), (0.3, 0.6)),
+            )
+            gains = np.array([rng.uniform(1.03, 1.15), 1.0, rng.uniform(0.82, 0.95)])
+        return CameraStyle(
+            camid=camid,
+            modality=modality,
+            outdoor=outdoor,
+            top=top,
+            bottom=bottom,
+            clutter=np.array([_garment_colour(rng) for _ in range(8)]),
+            gains=gains,
+            brightness=rng.uniform(0.95, 1.1) if outdoor else rng.uniform(0.75, 0.95),
+            blur=(0.0, 0.9),
+            noise=(0.01, 0.035),
+            overexposure=0.0,
+        )
+    # Infrared: a cool background (outdoors the ground is warmer than the sky), mostly cool clutter.
+    top_level = rng.uniform(0.05, 0.2) if outdoor else rng.uniform(0.12, 0.3)
+    bottom_level = rng.uniform(0.25, 0.4) if outdoor else rng.uniform(0.15, 0.35)
+    return CameraStyle(
+        camid=camid,
+        modality=modality,
+        outdoor=outdoor,
+        top=np.full(3, top_level),
+        bottom=np.full(3, bottom_level),
+        clutter=np.repeat(rng.uniform(0.05, 0.5, size=(8, 1)), 3, axis=1),
+        gains=np.ones(3),
+        brightness=1.0,
+        blur=(1.2, 2.2) if thermal else (0.5, 1.2),
+        noise=(0.03, 0.07) if thermal else (0.02, 0.05),
+        overexposure=0.05 if thermal else (0.08 if outdoor else 0.12),
+    )
