@@ -57,10 +57,10 @@ def eval_cli(
         trials=trials,
         direction=direction,
         flip=flip,
-        weights=weights,
+        weights="best" if weights == "best" else "final",
         batch_size=batch_size,
         workers=workers,
-        device=device,  # type: ignore[arg-type]
+        device=device,
     )
     typer.echo(report.table())
     path = write_report(report, out or run_dirs[0])
