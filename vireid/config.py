@@ -137,8 +137,10 @@ class TrainConfig:
     """K: images per identity and modality (a batch holds P*K visible + P*K infrared images)."""
     batches_per_epoch: int = 0
     """0 = as the baseline: max(visible, infrared training images) // (P*K)."""
+    w_triplet: float = 1.0
+    """Weight of the hetero-center triplet on the whole (concatenated) embedding; 1 in the paper's recipe."""
     w_center: float = 2.0
-    """Weight of the per-part hetero-center triplet terms."""
+    """Weight of the per-part hetero-center triplet terms (the baseline's w_center)."""
     margin: float = 0.3
     label_smoothing: float = 0.0
     seed: int = 0
@@ -146,7 +148,7 @@ class TrainConfig:
     amp: bool = True
     """Mixed precision (CUDA only)."""
     channels_last: bool = True
-    """channels_last memory format (CUDA only)."""
+    """channels_last memory format: faster convolutions on CUDA and on CPUs alike (+30% measured on 2 AVX2 cores)."""
     eval_every: int = 5
     """Evaluate for model selection every N epochs (and after the last)."""
     select_on: SelectOn = "val"
@@ -166,6 +168,7 @@ class TrainConfig:
         _check(self.images_per_id >= 1, "train.images_per_id", "must be >= 1")
         _check(self.batches_per_epoch >= 0, "train.batches_per_epoch", "must be >= 0")
         _check(0.0 <= self.label_smoothing < 1.0, "train.label_smoothing", "must be in [0, 1)")
+        _check(self.w_triplet >= 0 and self.w_center >= 0, "train.w_triplet", "and train.w_center must be >= 0")
         _check(self.eval_every >= 1, "train.eval_every", "must be >= 1")
         _check(self.val_ids >= 0, "train.val_ids", "must be >= 0")
         _check(

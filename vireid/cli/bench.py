@@ -1,12 +1,74 @@
-"""`vireid bench`."""
+"""`vireid bench`: accuracy parity and latency of each backend x precision against the torch reference."""
 
 from __future__ import annotations
 
-from vireid.cli.common import user_errors
-from vireid.errors import NotBuiltYet
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vireid.cli.common import csv_ints, csv_list, user_errors
 
 
 @user_errors
-def bench_cli() -> None:
-    """Not built yet."""
-    raise NotBuiltYet("`vireid bench` is not built yet")
+def bench_cli(
+    art_dir: Annotated[Path, typer.Argument(help="Artifact directory written by `vireid export`.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Dataset root (default: the one recorded at export).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for bench.json/.md/.png (default: ART_DIR).")
+    ] = None,
+    backends: Annotated[
+        str,
+        typer.Option(
+            "--backends",
+            help="Comma-separated: torch, ort-cpu, ort-cuda, ort-trt, trt. Those that cannot run here are "
+            "listed as skipped with the reason.",
+        ),
+    ] = "torch,ort-cpu,ort-cuda,ort-trt,trt",
+    precision: Annotated[
+        str | None, typer.Option("--precision", help="Comma-separated fp32,fp16,int8 (default: all exported).")
+    ] = None,
+    batch: Annotated[str, typer.Option("--batch", help="Batch sizes for the latency sweep.")] = "1,8,32,64",
+    runs: Annotated[int, typer.Option("--runs", help="Timed runs per batch size (after the warm-up).")] = 20,
+    warmup: Annotated[int, typer.Option("--warmup", help="Untimed runs before timing.")] = 3,
+    run: Annotated[
+        Path | None, typer.Option("--run", help="Run directory for the torch reference (default: from the manifest).")
+    ] = None,
+    branch: Annotated[str, typer.Option("--branch", help="Branches to time: visible, infrared or both.")] = "both",
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="ONNX Runtime intra-op threads (default: all cores).")
+    ] = None,
+    no_parity: Annotated[bool, typer.Option("--no-parity", help="Latency only.")] = False,
+) -> None:
+    """Measure what deployment changes: retrieval parity and speed, per backend and precision.
+
+    Parity: every backend embeds the dataset's evaluation split (SYSU-MM01 all-search trial 0, or RegDB
+    trial 1 both ways); per-sample cosine to torch (min, mean), max |Δ|, and R1 / mAP / mINP with deltas.
+    Latency: warm-up, then --runs timed runs per batch size; p50 / p90 / p99 / mean and images/s, compute-only
+    (CUDA events on GPUs) and end-to-end (preprocessing and copies included) reported apart.
+    Writes bench.json, bench.md and bench.png; see benchmarks/README.md for the method.
+    """
+    from vireid.bench.report import print_tables, write_outputs
+    from vireid.bench.runner import BenchOptions, run_bench
+    from vireid.errors import VireidError
+
+    if branch not in ("visible", "infrared", "both"):
+        raise VireidError("--branch must be visible, infrared or both")
+    options = BenchOptions(
+        backends=tuple(csv_list(backends, "--backends")),
+        precisions=tuple(csv_list(precision, "--precision")) if precision else None,
+        batches=tuple(csv_ints(batch, "--batch")),
+        runs=runs,
+        warmup=warmup,
+        data=str(data) if data else None,
+        run_dir=str(run) if run else None,
+        latency_modalities=("visible", "infrared") if branch == "both" else (branch,),
+        threads=threads,
+        parity=not no_parity,
+    )
+    result = run_bench(art_dir, options)
+    print_tables(result)
+    paths = write_outputs(result, out or art_dir)
+    typer.echo(f"wrote {paths['json']}, {paths['markdown'].name}, {paths['plot'].name}")

@@ -61,7 +61,7 @@ def reid_loss(out: ReidOutput, labels: torch.Tensor, modalities: torch.Tensor, c
         ),
         start=torch.zeros((), device=labels.device),
     )
-    total = ce + triplet + cfg.w_center * part_triplet
+    total = ce + cfg.w_triplet * triplet + cfg.w_center * part_triplet
     accuracy = (out.part_logits.float().mean(dim=1).argmax(dim=1) == labels).float().mean()
     return {"loss": total, "ce": ce, "triplet": triplet, "part_triplet": part_triplet, "accuracy": accuracy}
 
@@ -93,7 +93,7 @@ class Trainer:
         torch.set_flush_denormal(True)
         torch.manual_seed(self.config.train.seed)
         self.model: TwoStreamReID = build_model(self.config.model).to(self.device)
-        if self.cuda and self.config.train.channels_last:
+        if self.config.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, self.config.train)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -150,7 +150,7 @@ class Trainer:
         )
 
     def _step(self, visible: torch.Tensor, infrared: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        memory = torch.channels_last if self.cuda and self.config.train.channels_last else torch.contiguous_format
+        memory = torch.channels_last if self.config.train.channels_last else torch.contiguous_format
         visible = visible.to(self.device, non_blocking=True, memory_format=memory)
         infrared = infrared.to(self.device, non_blocking=True, memory_format=memory)
         labels = labels.to(self.device)

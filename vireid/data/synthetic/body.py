@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
 from vireid.data.synthetic.canvas import Canvas, Point, lerp
+from vireid.data.synthetic.difficulty import Nuisances, nuisances
 from vireid.data.synthetic.identity import (
     BAG,
     HAIR,
@@ -32,16 +33,27 @@ VIEWS = ("front", "back", "side")
 
 
 def draw_person(
-    person: Identity, rng: np.random.Generator, height: int, width: int, view: str | None = None
+    person: Identity,
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    view: str | None = None,
+    strengths: Nuisances | None = None,
 ) -> tuple[np.ndarray, str]:
-    """Label map (SUPERSAMPLE*height x SUPERSAMPLE*width, uint8 part labels, 0 = background) and the view."""
+    """Label map (SUPERSAMPLE*height x SUPERSAMPLE*width, uint8 part labels, 0 = background) and the view.
+
+    `strengths` (default: the default difficulty) sets how often side views and occluders occur and how much
+    the framing varies.
+    """
+    n = strengths or nuisances()
     if view is None:
-        view = str(rng.choice(VIEWS, p=[0.45, 0.4, 0.15]))
+        view = str(rng.choice(VIEWS, p=[(1 - n.side_view) * 0.53, (1 - n.side_view) * 0.47, n.side_view]))
     big_h, big_w = height * SUPERSAMPLE, width * SUPERSAMPLE
     labels = Image.new("L", (big_w, big_h), 0)
-    scale = person.stature * rng.uniform(0.9, 1.03) * big_h
-    top = (big_h - scale) * rng.uniform(0.15, 0.85) + rng.normal(0.0, 0.025) * big_h
-    cx = big_w / 2 + rng.uniform(-0.1, 0.1) * big_w
+    f = n.framing  # at 1: scale 0.9..1.03 of the stature, anywhere in the frame, head or feet sometimes cut off
+    scale = person.stature * rng.uniform(1.0 - 0.1 * f, 1.0 + 0.03 * f) * big_h
+    top = (big_h - scale) * rng.uniform(0.5 - 0.35 * f, 0.5 + 0.35 * f) + rng.normal(0.0, 0.025 * f) * big_h
+    cx = big_w / 2 + rng.uniform(-0.1 * f, 0.1 * f) * big_w
     c = Canvas(ImageDraw.Draw(labels), cx, top, scale)
 
     side = view == "side"
@@ -59,7 +71,7 @@ def draw_person(
 
     # Behind the body: a backpack seen from the side.
     if person.accessory == "backpack" and side:
-        depth = 0.09 * person.bag_size
+        depth = 0.1 * person.bag_size
         c.rect(-facing * (shoulder + depth), shoulder_y + 0.03, -facing * shoulder * 0.5, hip_y - 0.08, BAG)
 
     # Legs: lower garment, then skin below shorts / a skirt, then shoes.
@@ -81,13 +93,13 @@ def draw_person(
                 c.limb(
                     (hip_point[0] + outer, hip_point[1] + 0.01),
                     (end[0] + outer * 0.65, end[1]),
-                    0.014,
-                    0.012,
+                    0.035,
+                    0.03,
                     LOWER_ACCENT,
                 )
             elif person.lower_pattern == "cuffs":
                 c.limb(
-                    lerp(hip_point, foot, cover - 0.08),
+                    lerp(hip_point, foot, cover - 0.1),
                     lerp(hip_point, foot, cover),
                     leg_width,
                     leg_width * 0.8,
@@ -112,15 +124,18 @@ def draw_person(
     # Torso with its pattern.
     torso_top = shoulder_y + 0.005
     torso_bottom = hip_y + (0.035 if person.lower != "skirt" else 0.0)
-    torso = [(-shoulder, torso_top), (shoulder, torso_top), (hip * 1.03, torso_bottom), (-hip * 1.03, torso_bottom)]
+    hem = hip * 1.03
+    if person.coat:  # a long top down to mid-thigh, slightly flared
+        torso_bottom, hem = hip_y + (knee_y - hip_y) * 0.65, hip * 1.2
+    torso = [(-shoulder, torso_top), (shoulder, torso_top), (hem, torso_bottom), (-hem, torso_bottom)]
     c.poly(torso, TOP)
     r = limb * 0.55  # rounded shoulders, inside the shoulder line
     for sign in (-1, 1):
         x = sign * (shoulder - r * 0.6)
         c.ellipse(x - r, torso_top - r * 0.35, x + r, torso_top + r * 1.5, TOP)
     _draw_top_pattern(c, person, rng, view, labels, torso, torso_top, torso_bottom, shoulder)
-    if person.belt and person.lower != "skirt":
-        c.rect(-hip * 1.03, hip_y - 0.012, hip * 1.03, hip_y + 0.012, SHOES)  # leather, like the shoes
+    if person.belt and person.lower != "skirt" and not person.coat:
+        c.rect(-hip * 1.03, hip_y - 0.018, hip * 1.03, hip_y + 0.018, SHOES)  # leather, like the shoes
 
     # Backpack from the back covers the pattern; straps from the front.
     if person.accessory == "backpack" and view == "back":
@@ -131,8 +146,8 @@ def draw_person(
             c.limb(
                 (sign * shoulder * 0.55, torso_top),
                 (sign * shoulder * 0.62, (torso_top + hip_y) / 2),
-                0.018,
-                0.018,
+                0.032,
+                0.032,
                 BAG,
             )
 
@@ -150,17 +165,17 @@ def draw_person(
 
     # Bags that hang at the side.
     if person.accessory == "shoulder_bag":
-        size = 0.11 * person.bag_size
+        size = 0.13 * person.bag_size
         x = bag_side * (hip + size * 0.25) if not side else -facing * hip * 0.3
-        c.limb((-bag_side * shoulder * 0.6, torso_top), (x, hip_y - 0.03), 0.014, 0.014, BAG)
+        c.limb((-bag_side * shoulder * 0.6, torso_top), (x, hip_y - 0.03), 0.026, 0.026, BAG)
         c.rect(x - size / 2, hip_y - 0.04, x + size / 2, hip_y - 0.04 + size * 0.85, BAG)
     elif person.accessory == "handbag":
-        size = 0.09 * person.bag_size
+        size = 0.12 * person.bag_size
         x = bag_side * (shoulder + 0.02) if not side else facing * swing * 1.4
         c.rect(x - size / 2, wrist_y + 0.02, x + size / 2, wrist_y + 0.02 + size * 0.8, BAG)
 
     _draw_head(c, person, view, facing, head, head_w, shoulder_y)
-    if rng.random() < 0.08:
+    if rng.random() < n.occluder:
         _draw_occluder(c.draw, rng, big_h, big_w)
     return np.asarray(labels), view
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vireid.data.sample import Modality
+from vireid.data.synthetic.difficulty import Nuisances, nuisances
 
 # Part labels of the rendered label map; colour and temperature tables are indexed by them.
 BACKGROUND, SKIN, HAIR, TOP, TOP_ACCENT, LOWER, LOWER_ACCENT, SHOES, BAG, HAT, OCCLUDER = range(11)
@@ -55,6 +56,8 @@ class Identity:
     """Arm thickness."""
     sleeves: str
     """"long" or "short" (forearms show skin: warm in infrared)."""
+    coat: bool
+    """A long top (coat, long cardigan) that reaches the middle of the thighs."""
     lower: str
     """"trousers", "shorts" or "skirt"."""
     top_pattern: str
@@ -96,21 +99,35 @@ def _accent_colour(rng: np.random.Generator, base: tuple[float, float, float]) -
 
 
 def _accent_temperature(rng: np.random.Generator, base: float) -> float:
-    # Prints and stripes differ a little in emissivity: visible in infrared, with low contrast.
-    delta = rng.uniform(0.1, 0.25) * (1 if rng.random() < 0.5 else -1)
-    if not 0.1 <= base + delta <= 0.9:
+    # Prints and stripes differ in emissivity: they read in infrared, with less contrast than the skin.
+    delta = rng.uniform(0.26, 0.4) * (1 if rng.random() < 0.5 else -1)
+    if not 0.08 <= base + delta <= 0.95:
         delta = -delta
     return base + delta
 
 
+def _distinct_temperature(rng: np.random.Generator, low: float, high: float, others: list[float]) -> float:
+    # A garment next to another one differs from it by at least 0.2, so the garment layout reads in infrared.
+    for _ in range(20):
+        value = rng.uniform(low, high)
+        if all(abs(value - other) >= 0.2 for other in others):
+            return value
+    return value
+
+
 def draw_identity(seed: int, pid: int) -> Identity:
-    """The attributes of identity `pid` for dataset seed `seed` (independent of every other identity)."""
+    """The attributes of identity `pid` for dataset seed `seed` (independent of every other identity).
+
+    Every cue that both modalities share is drawn bold enough to survive a 96 x 48 input: a wide range of body
+    widths, stripes several pixels wide, large logos and bags, and garment temperatures that differ from their
+    neighbours' so the garment layout and the patterns read in infrared.
+    """
     rng = np.random.default_rng([seed, 0x1D, pid])
     female = bool(rng.random() < 0.45)
-    shoulders = rng.uniform(0.19, 0.31) - (0.02 if female else 0.0)
+    shoulders = rng.uniform(0.17, 0.33) - (0.02 if female else 0.0)
     hair_p = [0.15, 0.35, 0.5] if female else [0.75, 0.2, 0.05]
-    lower_p = [0.55, 0.15, 0.3] if female else [0.8, 0.2, 0.0]
-    accessory = str(rng.choice(ACCESSORIES, p=[0.35, 0.3, 0.2, 0.15]))
+    lower_p = [0.55, 0.15, 0.3] if female else [0.75, 0.25, 0.0]
+    accessory = str(rng.choice(ACCESSORIES, p=[0.25, 0.3, 0.25, 0.2]))
 
     colours = np.zeros((N_PARTS, 3), dtype=np.float32)
     colours[SKIN] = _SKIN_TONES[rng.integers(len(_SKIN_TONES))] * rng.uniform(0.93, 1.05)
@@ -124,16 +141,17 @@ def draw_identity(seed: int, pid: int) -> Identity:
     colours[BAG] = _garment_colour(rng)
     colours[HAT] = _garment_colour(rng)
 
+    # Temperatures are drawn independently of the colours; neighbouring parts differ enough to be told apart.
     temperatures = np.zeros(N_PARTS, dtype=np.float32)
-    temperatures[SKIN] = rng.uniform(0.78, 0.95)
-    temperatures[HAIR] = rng.uniform(0.3, 0.5)
-    temperatures[TOP] = rng.uniform(0.25, 0.78)
+    temperatures[SKIN] = rng.uniform(0.8, 0.95)
+    temperatures[HAIR] = rng.uniform(0.25, 0.5)
+    temperatures[TOP] = rng.uniform(0.22, 0.78)
     temperatures[TOP_ACCENT] = _accent_temperature(rng, float(temperatures[TOP]))
-    temperatures[LOWER] = rng.uniform(0.25, 0.72)
+    temperatures[LOWER] = _distinct_temperature(rng, 0.2, 0.75, [float(temperatures[TOP])])
     temperatures[LOWER_ACCENT] = _accent_temperature(rng, float(temperatures[LOWER]))
-    temperatures[SHOES] = rng.uniform(0.15, 0.4)
-    temperatures[BAG] = rng.uniform(0.12, 0.45)
-    temperatures[HAT] = rng.uniform(0.3, 0.6)
+    temperatures[SHOES] = rng.uniform(0.1, 0.35)
+    temperatures[BAG] = _distinct_temperature(rng, 0.08, 0.6, [float(temperatures[TOP])])
+    temperatures[HAT] = _distinct_temperature(rng, 0.15, 0.7, [float(temperatures[HAIR])])
 
     return Identity(
         pid=pid,
@@ -143,20 +161,21 @@ def draw_identity(seed: int, pid: int) -> Identity:
         hips=rng.uniform(0.72, 0.95) + (0.06 if female else 0.0),
         head=rng.uniform(0.115, 0.145),
         legs=rng.uniform(0.42, 0.54),
-        limbs=rng.uniform(0.048, 0.07),
+        limbs=rng.uniform(0.05, 0.075),
         sleeves="long" if rng.random() < 0.55 else "short",
+        coat=bool(rng.random() < 0.2),
         lower=str(rng.choice(["trousers", "shorts", "skirt"], p=lower_p)),
-        top_pattern=str(rng.choice(TOP_PATTERNS, p=[0.2, 0.18, 0.14, 0.14, 0.18, 0.16])),
-        stripe_period=rng.uniform(0.05, 0.11),
+        top_pattern=str(rng.choice(TOP_PATTERNS, p=[0.12, 0.2, 0.16, 0.16, 0.18, 0.18])),
+        stripe_period=rng.uniform(0.09, 0.15),
         logo=str(rng.choice(LOGOS)),
-        logo_size=rng.uniform(0.35, 0.65),
-        lower_pattern=str(rng.choice(LOWER_PATTERNS, p=[0.5, 0.25, 0.25])),
+        logo_size=rng.uniform(0.5, 0.8),
+        lower_pattern=str(rng.choice(LOWER_PATTERNS, p=[0.4, 0.3, 0.3])),
         belt=bool(rng.random() < 0.3),
         hair=str(rng.choice(["short", "medium", "long"], p=hair_p)),
-        hat=str(rng.choice(["none", "cap", "beanie"], p=[0.75, 0.15, 0.1])),
+        hat=str(rng.choice(["none", "cap", "beanie"], p=[0.6, 0.22, 0.18])),
         accessory=accessory,
         bag_side=1 if rng.random() < 0.5 else -1,
-        bag_size=rng.uniform(0.8, 1.2),
+        bag_size=rng.uniform(1.0, 1.4),
         colours=np.clip(colours, 0.0, 1.0),
         temperatures=np.clip(temperatures, 0.0, 1.0),
     )
@@ -192,8 +211,14 @@ def _hsv(
     return np.array(colorsys.hsv_to_rgb(rng.uniform(*hue), rng.uniform(*sat), rng.uniform(*val)))
 
 
-def camera_style(seed: int, camid: int, modality: Modality, outdoor: bool, thermal: bool = False) -> CameraStyle:
-    """A camera's look; `thermal` makes a blurrier, noisier far-infrared sensor (RegDB) than SYSU's near-IR."""
+def camera_style(
+    seed: int, camid: int, modality: Modality, outdoor: bool, thermal: bool = False, strengths: Nuisances | None = None
+) -> CameraStyle:
+    """A camera's look; `thermal` makes a blurrier, noisier far-infrared sensor (RegDB) than SYSU's near-IR.
+
+    `strengths` (default: the default difficulty) scales the camera's blur, noise and over-exposure rate.
+    """
+    n = strengths or nuisances()
     rng = np.random.default_rng([seed, 0xCA, camid])
     if modality == "visible":
         if outdoor:  # sky-ish top, pavement / grass below, bluish daylight
@@ -217,13 +242,13 @@ def camera_style(seed: int, camid: int, modality: Modality, outdoor: bool, therm
             clutter=np.array([_garment_colour(rng) for _ in range(8)]),
             gains=gains,
             brightness=rng.uniform(0.95, 1.1) if outdoor else rng.uniform(0.75, 0.95),
-            blur=(0.0, 0.9),
-            noise=(0.01, 0.035),
+            blur=(0.0, 0.9 * n.blur),
+            noise=(0.01 * n.noise, 0.035 * n.noise),
             overexposure=0.0,
         )
     # Infrared: a cool background (outdoors the ground is warmer than the sky), mostly cool clutter.
-    top_level = rng.uniform(0.05, 0.2) if outdoor else rng.uniform(0.12, 0.3)
-    bottom_level = rng.uniform(0.25, 0.4) if outdoor else rng.uniform(0.15, 0.35)
+    top_level = rng.uniform(0.04, 0.15) if outdoor else rng.uniform(0.08, 0.22)
+    bottom_level = rng.uniform(0.18, 0.32) if outdoor else rng.uniform(0.12, 0.28)
     return CameraStyle(
         camid=camid,
         modality=modality,
@@ -233,7 +258,7 @@ def camera_style(seed: int, camid: int, modality: Modality, outdoor: bool, therm
         clutter=np.repeat(rng.uniform(0.05, 0.5, size=(8, 1)), 3, axis=1),
         gains=np.ones(3),
         brightness=1.0,
-        blur=(1.2, 2.2) if thermal else (0.5, 1.2),
-        noise=(0.03, 0.07) if thermal else (0.02, 0.05),
-        overexposure=0.05 if thermal else (0.08 if outdoor else 0.12),
+        blur=(1.2 * n.blur, 2.2 * n.blur) if thermal else (0.5 * n.blur, 1.2 * n.blur),
+        noise=(0.03 * n.noise, 0.07 * n.noise) if thermal else (0.02 * n.noise, 0.05 * n.noise),
+        overexposure=(0.05 if thermal else (0.08 if outdoor else 0.12)) * n.overexposure,
     )

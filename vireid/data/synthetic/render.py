@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from vireid.data.synthetic.body import SUPERSAMPLE, draw_person
+from vireid.data.synthetic.difficulty import Nuisances, nuisances
 from vireid.data.synthetic.identity import OCCLUDER, CameraStyle, Identity
 
 
@@ -29,7 +30,7 @@ def _smooth_field(rng: np.random.Generator, height: int, width: int, cells: int,
     return 1.0 + amount * np.asarray(field)
 
 
-def _background(style: CameraStyle, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+def _background(style: CameraStyle, n: Nuisances, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """height x width x 3 floats: a vertical gradient, a floor line and random boxes of clutter."""
     jitter = rng.uniform(0.85, 1.15, size=3) if style.modality == "visible" else np.full(3, rng.uniform(0.8, 1.2))
     top, bottom = style.top * jitter, style.bottom * jitter
@@ -39,12 +40,14 @@ def _background(style: CameraStyle, rng: np.random.Generator, height: int, width
         np.clip((top * (1 - t) + bottom * t) * np.ones((1, width, 1)) * 255, 0, 255).astype(np.uint8), mode="RGB"
     )
     draw = ImageDraw.Draw(canvas)
-    for _ in range(int(rng.integers(2, 8))):
+    for _ in range(int(rng.integers(0, n.clutter + 1))):
         colour = style.clutter[rng.integers(len(style.clutter))] * rng.uniform(0.7, 1.2)
         if style.modality == "infrared" and rng.random() < 0.12:
             colour = np.full(3, rng.uniform(0.6, 0.95))  # a lamp, a radiator, a running engine
         x0, y0 = rng.uniform(-0.2, 1.0) * width, rng.uniform(-0.1, 0.9) * height
         x1, y1 = x0 + rng.uniform(0.1, 0.6) * width, y0 + rng.uniform(0.05, 0.5) * height
+        behind = top if (y0 + y1) / 2 < horizon * height else bottom
+        colour = behind + (colour - behind) * n.clutter_contrast
         draw.rectangle((x0, y0, x1, y1), fill=tuple(int(v) for v in np.clip(colour * 255, 0, 255)))
     return np.asarray(canvas, dtype=np.float32) / 255.0
 
@@ -63,13 +66,16 @@ def render_frame(
     height: int,
     width: int,
     view: str | None = None,
+    strengths: Nuisances | None = None,
 ) -> tuple[Image.Image, str]:
     """One frame: an RGB image (visible) or an "L" image (infrared), and the viewpoint drawn.
 
     `geometry` draws the pose, framing and viewpoint, `appearance` everything else; RegDB shares `geometry`
-    between the visible and thermal frame of a pair, as its two cameras were triggered together.
+    between the visible and thermal frame of a pair, as its two cameras were triggered together. `strengths`
+    (default: the default difficulty) sets the nuisances; blur, noise and over-exposure come from `style`.
     """
-    labels, view = draw_person(person, geometry, height, width, view)
+    n = strengths or nuisances()
+    labels, view = draw_person(person, geometry, height, width, view, n)
     visible = style.modality == "visible"
     table = (person.colours if visible else np.repeat(person.temperatures[:, None], 3, axis=1)).astype(np.float32)
     table[OCCLUDER] = style.clutter[appearance.integers(len(style.clutter))] * appearance.uniform(0.6, 1.1)
@@ -77,16 +83,16 @@ def render_frame(
     # Label 0 (background) maps to zero, so the averaged colour is already premultiplied by the coverage.
     table[0] = 0.0
     person_rgb = _downsample(np.take(table, labels, axis=0))
-    shading = _smooth_field(appearance, height, width, 3, 0.12)[..., None]
+    shading = _smooth_field(appearance, height, width, 3, n.shading)[..., None]
     # Light from one side and from above: the lit side and the shoulders are brighter.
-    lean = appearance.uniform(-0.25, 0.25) * (np.arange(width, dtype=np.float32) / width - 0.5)
+    lean = appearance.uniform(-2, 2) * n.shading * (np.arange(width, dtype=np.float32) / width - 0.5)
     shading = shading * (1.0 + lean[None, :, None]) * np.linspace(1.06, 0.9, height, dtype=np.float32)[:, None, None]
 
-    frame = _background(style, appearance, height, width) * (1.0 - alpha) + person_rgb * shading
+    frame = _background(style, n, appearance, height, width) * (1.0 - alpha) + person_rgb * shading
     if visible:
         gains = (style.gains * appearance.uniform(0.92, 1.08, size=3)).astype(np.float32)
-        brightness = style.brightness * appearance.uniform(0.78, 1.2)
-        low_light = appearance.random() < 0.1
+        brightness = style.brightness * appearance.uniform(1.0 - n.illumination, 1.0 + n.illumination)
+        low_light = appearance.random() < n.low_light
         if low_light:
             brightness *= 0.5
         frame = frame * gains * brightness
@@ -108,7 +114,8 @@ def render_frame(
     pixels = np.asarray(image, dtype=np.float32)
     grain = appearance.standard_normal(pixels.shape, dtype=np.float32) * np.float32(noise * 255.0)
     if not visible:
-        grain += appearance.normal(0.0, noise * 100.0, size=(pixels.shape[0], 1)).astype(np.float32)  # row banding
+        banding = appearance.normal(0.0, noise * 255.0 * n.banding, size=(pixels.shape[0], 1))
+        grain += banding.astype(np.float32)  # row banding
     return Image.fromarray(np.clip(pixels + grain + 0.5, 0, 255).astype(np.uint8)), view
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from vireid.data.layout import LAYOUTS, Layout
 from vireid.data.sample import Modality
+from vireid.data.synthetic.difficulty import DEFAULT_DIFFICULTY, nuisances
 from vireid.data.synthetic.identity import camera_style, draw_identity
 from vireid.data.synthetic.render import render_frame
 from vireid.errors import VireidError
@@ -78,6 +79,7 @@ class _Job:
     seed: int
     pid: int
     images_per_camera: int | None
+    difficulty: float
 
 
 def sysu_cameras(seed: int, pid: int, images_per_camera: int | None) -> dict[int, int]:
@@ -92,18 +94,18 @@ def sysu_cameras(seed: int, pid: int, images_per_camera: int | None) -> dict[int
 
 
 def _render_sysu(job: _Job) -> tuple[int, int]:
-    person = draw_identity(job.seed, job.pid)
+    person, strengths = draw_identity(job.seed, job.pid), nuisances(job.difficulty)
     counts = [0, 0]
     for camid, images in sysu_cameras(job.seed, job.pid, job.images_per_camera).items():
         modality: Modality = "infrared" if camid in SYSU_INFRARED else "visible"
-        style = camera_style(job.seed, camid, modality, outdoor=camid in SYSU_OUTDOOR)
+        style = camera_style(job.seed, camid, modality, outdoor=camid in SYSU_OUTDOOR, strengths=strengths)
         folder = Path(job.root, f"cam{camid}", f"{job.pid:04d}")
         for index in range(1, images + 1):
             geometry = np.random.default_rng([job.seed, _GEOMETRY, job.pid, camid, index])
             appearance = np.random.default_rng([job.seed, _APPEARANCE, job.pid, camid, index])
             height = int(geometry.integers(112, 153))  # real SYSU-MM01 crops vary in size
             width = round(height * geometry.uniform(0.44, 0.56))
-            image, _ = render_frame(person, style, geometry, appearance, height, width)
+            image, _ = render_frame(person, style, geometry, appearance, height, width, strengths=strengths)
             with atomic_path(folder / f"{index:04d}.jpg") as tmp:
                 image.save(tmp, format="JPEG", quality=90)
             counts[modality == "infrared"] += 1
@@ -111,11 +113,14 @@ def _render_sysu(job: _Job) -> tuple[int, int]:
 
 
 def _render_regdb(job: _Job) -> tuple[int, int]:
-    person = draw_identity(job.seed, job.pid)
+    person, strengths = draw_identity(job.seed, job.pid), nuisances(job.difficulty)
     images = job.images_per_camera or 10
     gender = "female" if person.female else "male"
     cameras: list[tuple[str, str, int, Modality]] = [("Visible", "v", 1, "visible"), ("Thermal", "t", 2, "infrared")]
-    styles = {camid: camera_style(job.seed, camid, modality, False, thermal=True) for _, _, camid, modality in cameras}
+    styles = {
+        camid: camera_style(job.seed, camid, modality, False, thermal=True, strengths=strengths)
+        for _, _, camid, modality in cameras
+    }
     for k in range(images):
         view = "front" if np.random.default_rng([job.seed, _GEOMETRY, job.pid, k]).random() < 0.5 else "back"
         number = (job.pid - 1) * images + k + 1
@@ -123,7 +128,9 @@ def _render_regdb(job: _Job) -> tuple[int, int]:
             # One geometry generator per pair: the dual camera films both frames at the same instant.
             geometry = np.random.default_rng([job.seed, _GEOMETRY, job.pid, 0, k])
             appearance = np.random.default_rng([job.seed, _APPEARANCE, job.pid, camid, k])
-            image, _ = render_frame(person, styles[camid], geometry, appearance, *REGDB_SIZE, view=view)
+            image, _ = render_frame(
+                person, styles[camid], geometry, appearance, *REGDB_SIZE, view=view, strengths=strengths
+            )
             name = f"{gender}_{view}_{letter}_{number:05d}_{job.pid}.bmp"
             with atomic_path(Path(job.root, folder, str(job.pid), name)) as tmp:
                 image.save(tmp, format="BMP")
@@ -196,6 +203,7 @@ def generate(
     images_per_camera: int | None = None,
     workers: int | None = None,
     *,
+    difficulty: float = DEFAULT_DIFFICULTY,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> SyntheticSummary:
@@ -203,6 +211,8 @@ def generate(
 
     `images_per_camera`: SYSU-MM01 images per (identity, camera), by default 5..12 drawn per pair like the
     uneven real counts; RegDB images per identity and modality, by default 10 as in the real set.
+    `difficulty` (0..1) sets how harsh the capture conditions are (see `difficulty.py`); the identities are the
+    same at every difficulty.
     `progress` is called with 1 after each identity.
     """
     if layout not in LAYOUTS:
@@ -214,13 +224,14 @@ def generate(
         )
     if images_per_camera is not None and images_per_camera < 1:
         raise VireidError(f"--images-per-camera must be >= 1, got {images_per_camera}")
+    nuisances(difficulty)  # validates it before anything is written
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
     if workers < 1:
         raise VireidError(f"--workers must be >= 1, got {workers}")
     root = Path(out).absolute()
     _prepare_out(root, force)
     start = time.perf_counter()
-    jobs = [_Job(layout, str(root), seed, pid, images_per_camera) for pid in range(1, ids + 1)]
+    jobs = [_Job(layout, str(root), seed, pid, images_per_camera, difficulty) for pid in range(1, ids + 1)]
     visible = infrared = 0
     for n_visible, n_infrared in _run(jobs, workers, progress):
         visible += n_visible

@@ -1,0 +1,94 @@
+"""`vireid bench` end to end on a tiny export of a tiny trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from vireid.cli.app import app
+
+
+def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    args = [
+        "bench",
+        str(demo_export),
+        "--out",
+        str(out),
+        "--backends",
+        "torch,ort-cpu,ort-cuda,trt",
+        "--precision",
+        "fp32,int8",
+        "--batch",
+        "1,3",
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        "--branch",
+        "visible",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    bench = json.loads((out / "bench.json").read_text())
+
+    parity = {(p["backend"], p["precision"]): p for p in bench["parity"]}
+    assert {("torch", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "int8")} <= set(parity)
+    torch_entry = parity[("torch", "fp32")]
+    assert torch_entry["cos_min"] > 0.999999 and torch_entry["max_abs_diff"] == 0.0
+    fp32 = parity[("ort-cpu", "fp32")]
+    assert fp32["cos_min"] >= 0.99999
+    (split,) = fp32["splits"].values()
+    assert {"R1", "mAP", "mINP", "dR1", "dmAP", "dmINP"} <= set(split)
+    assert abs(split["dmAP"]) < 0.01
+    assert "torch fp32, rebuilt from the run directory" in bench["reference"]
+
+    latency = {(e["backend"], e["precision"], e["batch"]) for e in bench["latency"]}
+    for backend, precision in (("torch", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "int8")):
+        assert {(backend, precision, 1), (backend, precision, 3)} <= latency
+    entry = bench["latency"][0]
+    for kind in ("compute", "end_to_end"):
+        assert {"p50_ms", "p90_ms", "p99_ms", "mean_ms", "images_per_s"} <= set(entry[kind])
+        assert entry[kind]["p50_ms"] > 0
+
+    skipped = {(s["backend"], s["precision"]): s["reason"] for s in bench["skipped"]}
+    assert ("ort-cuda", "fp32") in skipped and ("trt", "fp32") in skipped
+    assert bench["environment"]["cpu_count"] >= 1
+    with Image.open(out / "bench.png") as image:
+        image.verify()
+    markdown = (out / "bench.md").read_text()
+    assert "## Parity against the reference" in markdown and "ort-cpu int8" in markdown
+
+
+def test_bench_without_run_directory_compares_to_fp32_onnx(demo_export: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            str(demo_export),
+            "--out",
+            str(tmp_path),
+            "--run",
+            str(tmp_path / "gone"),
+            "--backends",
+            "torch,ort-cpu",
+            "--precision",
+            "int8",
+            "--batch",
+            "2",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--branch",
+            "infrared",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    bench = json.loads((tmp_path / "bench.json").read_text())
+    assert "fp32 ONNX" in bench["reference"]
+    assert any(s["backend"] == "torch" for s in bench["skipped"])
+    assert [(p["backend"], p["precision"]) for p in bench["parity"]] == [("ort-cpu", "int8")]

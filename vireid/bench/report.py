@@ -1,0 +1,182 @@
+"""Bench outputs: bench.json (everything), bench.md (tables for humans), bench.png (latency and throughput
+against batch size per backend) and a terminal table. Every file is written atomically."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from vireid.io.atomic import atomic_write_bytes, atomic_write_text
+
+JSON_FILE, MARKDOWN_FILE, PLOT_FILE = "bench.json", "bench.md", "bench.png"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def _delta(value: float) -> str:
+    return f"{100 * value:+.2f}"
+
+
+def parity_rows(result: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for entry in result["parity"]:
+        for split, metrics in entry["splits"].items():
+            rows.append(
+                [
+                    f"{entry['backend']} {entry['precision']}",
+                    split,
+                    f"{entry['cos_min']:.6f}",
+                    f"{entry['cos_mean']:.6f}",
+                    f"{entry['max_abs_diff']:.2e}",
+                    f"{_pct(metrics['R1'])} ({_delta(metrics['dR1'])})",
+                    f"{_pct(metrics['mAP'])} ({_delta(metrics['dmAP'])})",
+                    f"{_pct(metrics['mINP'])} ({_delta(metrics['dmINP'])})",
+                ]
+            )
+    return rows
+
+
+PARITY_HEADER = ["backend", "split", "cos min", "cos mean", "max |Δ|", "R1 % (Δ)", "mAP % (Δ)", "mINP % (Δ)"]
+LATENCY_HEADER = [
+    "backend",
+    "branch",
+    "batch",
+    "compute p50 ms",
+    "p90",
+    "p99",
+    "mean",
+    "img/s",
+    "end-to-end p50 ms",
+    "p90",
+    "p99",
+    "img/s",
+]
+
+
+def latency_rows(result: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for entry in result["latency"]:
+        compute, e2e = entry["compute"], entry["end_to_end"]
+        rows.append(
+            [
+                f"{entry['backend']} {entry['precision']}",
+                entry["modality"],
+                str(entry["batch"]),
+                f"{compute['p50_ms']:.2f}",
+                f"{compute['p90_ms']:.2f}",
+                f"{compute['p99_ms']:.2f}",
+                f"{compute['mean_ms']:.2f}",
+                f"{compute['images_per_s']:.1f}",
+                f"{e2e['p50_ms']:.2f}",
+                f"{e2e['p90_ms']:.2f}",
+                f"{e2e['p99_ms']:.2f}",
+                f"{e2e['images_per_s']:.1f}",
+            ]
+        )
+    return rows
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    env = result["environment"]
+    settings = result["settings"]
+    parts = [
+        "# vireid bench",
+        "",
+        f"- artifacts: `{result['artifacts']}`",
+        f"- dataset: `{result['dataset']}`; parity on {result['evaluation']}",
+        f"- reference: {result['reference']}",
+        f"- machine: {env.get('cpu')} ({env.get('cpu_count')} cores, torch threads {env.get('torch_threads')})"
+        + (f", GPU {env['gpu']} (driver {env.get('driver')})" if env.get("gpu") else ", no GPU"),
+        f"- versions: torch {env.get('torch')}, onnxruntime {env.get('onnxruntime')}, TensorRT {env.get('tensorrt')}",
+        f"- latency: input {settings['input']}, warm-up {settings['warmup']} then {settings['runs']} timed runs per "
+        "batch size; compute = inference on a prepared batch (CUDA events on GPUs); end-to-end = decoded images "
+        "to embeddings, preprocessing and copies included",
+        "",
+        "## Parity against the reference",
+        "",
+        _markdown_table(PARITY_HEADER, parity_rows(result)) if result["parity"] else "(parity not measured)",
+        "",
+        "## Latency",
+        "",
+        _markdown_table(LATENCY_HEADER, latency_rows(result)),
+    ]
+    if result["skipped"]:
+        parts += ["", "## Skipped", ""]
+        parts += [f"- {s['backend']} {s['precision']}: {s['reason']}" for s in result["skipped"]]
+    return "\n".join(parts) + "\n"
+
+
+def plot_png(result: dict[str, Any]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    series: dict[str, list[tuple[int, float, float]]] = {}
+    for entry in result["latency"]:
+        key = f"{entry['backend']} {entry['precision']} ({entry['modality']})"
+        series.setdefault(key, []).append(
+            (entry["batch"], entry["compute"]["p50_ms"], entry["compute"]["images_per_s"])
+        )
+    for key, points in sorted(series.items()):
+        points.sort()
+        batches = [p[0] for p in points]
+        left.plot(batches, [p[1] for p in points], marker="o", label=key)
+        right.plot(batches, [p[2] for p in points], marker="o", label=key)
+    for axis, label in ((left, "compute latency p50 (ms)"), (right, "throughput (images/s)")):
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
+        axis.set_xlabel("batch size")
+        axis.set_ylabel(label)
+        axis.grid(True, which="both", alpha=0.3)
+    right.legend(fontsize=7, loc="best")
+    figure.suptitle(
+        f"vireid bench — {result['settings']['input']} input, {result['environment'].get('cpu')}", fontsize=9
+    )
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def write_outputs(result: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / JSON_FILE, "markdown": out_dir / MARKDOWN_FILE, "plot": out_dir / PLOT_FILE}
+    atomic_write_text(paths["json"], json.dumps(result, indent=2) + "\n")
+    atomic_write_text(paths["markdown"], markdown(result))
+    atomic_write_bytes(paths["plot"], plot_png(result))
+    return paths
+
+
+def print_tables(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if result["parity"]:
+        table = Table(title=f"parity vs {result['reference']}", title_justify="left")
+        for column in PARITY_HEADER:
+            table.add_column(column)
+        for row in parity_rows(result):
+            table.add_row(*row)
+        console.print(table)
+    table = Table(title="latency (ms) and throughput", title_justify="left")
+    for column in LATENCY_HEADER:
+        table.add_column(column)
+    for row in latency_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    for skipped in result["skipped"]:
+        console.print(f"skipped {skipped['backend']} {skipped['precision']}: {skipped['reason']}")

@@ -1,0 +1,201 @@
+"""The bench as an importable function: artifacts + dataset in; bench.json, bench.md and bench.png out.
+
+The torch reference is rebuilt from the run directory the manifest records (or `run_dir`); without one,
+parity is measured against the fp32 ONNX on ONNX Runtime's CPU provider, and the report says so. A backend
+that cannot run here (no GPU, no TensorRT, a precision the export lacks) is listed as skipped with the
+reason, and the bench goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from vireid.bench.environment import fingerprint
+from vireid.bench.latency import measure
+from vireid.bench.parity import EvalImages, compare, embed_images, evaluation_images, retrieval
+from vireid.data.images import load_image
+from vireid.errors import VireidError
+from vireid.progress import log as default_log
+
+if TYPE_CHECKING:
+    from vireid_runtime.embedder import Embedder
+
+ALL_BACKENDS = ("torch", "ort-cpu", "ort-cuda", "ort-trt", "trt")
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    backends: tuple[str, ...] = ALL_BACKENDS
+    precisions: tuple[str, ...] | None = None
+    """None: every precision the export holds."""
+    batches: tuple[int, ...] = (1, 8, 32, 64)
+    runs: int = 20
+    warmup: int = 3
+    data: str | None = None
+    run_dir: str | None = None
+    latency_modalities: tuple[str, ...] = ("visible", "infrared")
+    threads: int | None = None
+    parity: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in self.backends if b not in ALL_BACKENDS]
+        if unknown:
+            raise VireidError(f"unknown backend {unknown[0]!r}; choose from {', '.join(ALL_BACKENDS)}")
+        if self.runs < 1 or self.warmup < 0 or not self.batches or min(self.batches) < 1:
+            raise VireidError("--runs must be >= 1, warm-up >= 0 and --batch positive sizes")
+
+
+@dataclass
+class Candidate:
+    backend: str
+    precision: str
+    embedders: dict[str, Embedder]
+    file: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return f"{self.backend} {self.precision}"
+
+    def close(self) -> None:
+        for embedder in self.embedders.values():
+            embedder.close()
+
+
+def _reference(art_dir: Path, manifest: Any, options: BenchOptions, log: Any) -> tuple[Candidate, str]:
+    """The torch branches of the run when it can be found, else the fp32 ONNX on the CPU provider."""
+    from vireid.bench.torch_backend import TorchEmbedder
+    from vireid.io.rundir import load_run
+    from vireid_runtime import load_embedder
+
+    run_dir = options.run_dir or manifest.run_dir
+    if run_dir and Path(run_dir, "config.toml").is_file():
+        _, model = load_run(run_dir, manifest.checkpoint.get("weights", "best"))
+        torch_embedders: dict[str, Embedder] = {
+            "visible": TorchEmbedder(model, "visible", Path(run_dir)),
+            "infrared": TorchEmbedder(model, "infrared", Path(run_dir)),
+        }
+        return Candidate("torch", "fp32", torch_embedders, {"visible": run_dir, "infrared": run_dir}), (
+            f"torch fp32, rebuilt from the run directory {run_dir}"
+        )
+    log(f"run directory {run_dir or '(none recorded)'} not found: parity is against the fp32 ONNX on ort-cpu")
+    embedders = {
+        m: load_embedder(art_dir, m, "ort-cpu", "fp32", threads=options.threads) for m in ("visible", "infrared")
+    }
+    return Candidate("ort-cpu", "fp32", embedders, {m: e.artifact.file for m, e in embedders.items()}), (
+        "the fp32 ONNX graph on ONNX Runtime's CPU provider (no run directory: torch reference unavailable)"
+    )
+
+
+def _candidates(
+    art_dir: Path, manifest: Any, options: BenchOptions, reference: Candidate, skipped: list[dict[str, str]]
+) -> list[Candidate]:
+    from vireid_runtime import RuntimeUserError, load_embedder
+
+    precisions = options.precisions or tuple(
+        p for p in ("fp32", "fp16", "int8") if any(a.precision == p for a in manifest.artifacts)
+    )
+    out: list[Candidate] = []
+    for backend in options.backends:
+        if backend == "torch":
+            if reference.backend == "torch":
+                out.append(reference)
+            else:
+                skipped.append({"backend": "torch", "precision": "fp32", "reason": "no run directory to rebuild it"})
+            continue
+        for precision in precisions:
+            try:
+                embedders = {
+                    m: load_embedder(art_dir, m, backend, precision, threads=options.threads)
+                    for m in ("visible", "infrared")
+                }
+            except RuntimeUserError as err:
+                skipped.append({"backend": backend, "precision": precision, "reason": str(err)})
+                continue
+            out.append(Candidate(backend, precision, embedders, {m: e.artifact.file for m, e in embedders.items()}))
+    return out
+
+
+def _latency_images(images: EvalImages, modality: str, count: int) -> list[Image.Image]:
+    pool = images.visible if modality == "visible" else images.infrared
+    return [load_image(s.path, s.modality) for s in pool[:count]]
+
+
+def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: Any = default_log) -> dict[str, Any]:
+    """Run parity and latency for every requested backend x precision; returns the bench.json document."""
+    from vireid_runtime import read_manifest
+
+    art_dir = Path(art_dir)
+    manifest = read_manifest(art_dir)
+    root = options.data or manifest.data_root
+    if not root or not Path(root).exists():
+        raise VireidError(f"dataset {root or '(none recorded)'} not found; pass --data PATH")
+    images = evaluation_images(root)
+    height, width = manifest.input.height, manifest.input.width
+    skipped: list[dict[str, str]] = []
+    reference, reference_note = _reference(art_dir, manifest, options, log)
+    candidates = _candidates(art_dir, manifest, options, reference, skipped)
+    result: dict[str, Any] = {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "artifacts": str(art_dir.resolve()),
+        "dataset": str(root),
+        "evaluation": images.description,
+        "reference": reference_note,
+        "settings": {
+            "batches": list(options.batches),
+            "runs": options.runs,
+            "warmup": options.warmup,
+            "latency_modalities": list(options.latency_modalities),
+            "input": f"{height}x{width}",
+        },
+        "environment": fingerprint(),
+        "skipped": skipped,
+        "parity": [],
+        "latency": [],
+    }
+    try:
+        if options.parity:
+            log(f"parity on {images.description} ({len(images.visible) + len(images.infrared)} images)")
+            ref_embeddings = embed_images(
+                reference.embedders["visible"].embed,
+                reference.embedders["infrared"].embed,
+                images,
+                height,
+                width,
+                reference.name,
+            )
+            result["reference_metrics"] = retrieval(ref_embeddings, images)
+            for candidate in candidates:
+                embeddings = embed_images(
+                    candidate.embedders["visible"].embed,
+                    candidate.embedders["infrared"].embed,
+                    images,
+                    height,
+                    width,
+                    candidate.name,
+                )
+                entry = {"backend": candidate.backend, "precision": candidate.precision, "files": candidate.file}
+                result["parity"].append({**entry, **compare(ref_embeddings, embeddings, images)})
+        for modality in options.latency_modalities:
+            pictures = _latency_images(images, modality, max(options.batches))
+            for candidate in candidates:
+                for batch in options.batches:
+                    log(f"latency {candidate.name} {modality} batch {batch}")
+                    timing = measure(candidate.embedders[modality], pictures, batch, options.warmup, options.runs)
+                    result["latency"].append(
+                        {
+                            "backend": candidate.backend,
+                            "precision": candidate.precision,
+                            "modality": modality,
+                            "batch": batch,
+                            **timing,
+                        }
+                    )
+    finally:
+        for candidate in {id(c): c for c in [reference, *candidates]}.values():
+            candidate.close()
+    return result

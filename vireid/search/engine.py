@@ -1,0 +1,89 @@
+"""Search as an importable function: embed the query and the (cached) gallery, rank by cosine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vireid.data.images import load_image
+from vireid.data.sample import Modality
+from vireid.errors import VireidError
+from vireid.search.cache import EmbeddingCache, content_key, default_cache_dir
+from vireid.search.gallery import gallery_files, identity_of
+
+MODALITIES = ("visible", "infrared")
+
+
+def _modality(value: str, option: str) -> Modality:
+    if value == "visible":
+        return "visible"
+    if value == "infrared":
+        return "infrared"
+    raise VireidError(f"{option} must be visible or infrared, got {value!r}")
+
+
+@dataclass
+class SearchResult:
+    query: Path
+    query_id: int | None
+    ranked: list[tuple[Path, float, int | None]]
+    gallery_size: int
+    cache_hits: int
+    cache_misses: int
+    modalities: tuple[str, str] = field(default=("infrared", "visible"))
+
+
+def search(
+    art_dir: str | Path,
+    query: str | Path,
+    gallery: str | Path,
+    *,
+    query_modality: str = "infrared",
+    gallery_modality: str | None = None,
+    top_k: int = 10,
+    backend: str = "ort-cpu",
+    precision: str = "fp32",
+    cache_dir: Path | None = None,
+    batch_size: int = 32,
+) -> SearchResult:
+    from vireid_runtime import RuntimeUserError, load_embedder
+
+    query_kind = _modality(query_modality, "--query-modality")
+    gallery_kind = _modality(
+        gallery_modality or ("visible" if query_kind == "infrared" else "infrared"), "--gallery-modality"
+    )
+    if top_k < 1:
+        raise VireidError("--top-k must be >= 1")
+    query = Path(query)
+    if not query.is_file():
+        raise VireidError(f"query image {query} does not exist")
+    files = gallery_files(gallery)
+    try:
+        query_embedder = load_embedder(art_dir, query_kind, backend, precision)
+        gallery_embedder = load_embedder(art_dir, gallery_kind, backend, precision)
+    except RuntimeUserError as err:
+        raise VireidError(str(err)) from None
+    with query_embedder, gallery_embedder:
+        query_feature = query_embedder.embed(query_embedder.preprocess([load_image(str(query), query_kind)]))[0]
+        cache = EmbeddingCache(cache_dir or default_cache_dir(), gallery_embedder.artifact.sha256, backend, precision)
+        keys = [content_key(path) for path in files]
+        found = cache.lookup(keys)
+        missing = [i for i, feature in enumerate(found) if feature is None]
+        for start in range(0, len(missing), batch_size):
+            chunk = missing[start : start + batch_size]
+            images = [load_image(str(files[i]), gallery_kind) for i in chunk]
+            features = gallery_embedder.embed(gallery_embedder.preprocess(images))
+            cache.add([keys[i] for i in chunk], features)
+            for i, feature in zip(chunk, features, strict=True):
+                found[i] = feature
+        if missing:
+            cache.save()
+    matrix = np.stack([f for f in found if f is not None])
+    scores = matrix @ query_feature
+    order = np.argsort(-scores, kind="stable")[:top_k]
+    ranked = [(files[i], float(scores[i]), identity_of(files[i])) for i in order]
+    return SearchResult(
+        query, identity_of(query), ranked, len(files), cache.hits, cache.misses, (query_kind, gallery_kind)
+    )
