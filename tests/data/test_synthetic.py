@@ -101,3 +101,31 @@ def test_rejects_bad_arguments(tmp_path: Path) -> None:
         generate("sysu", tmp_path, ids=5)
     with pytest.raises(VireidError, match="layout"):
         generate("market", tmp_path)  # type: ignore[arg-type]
+
+
+def test_difficulty_changes_the_conditions_not_the_people(tmp_path: Path) -> None:
+    from dataclasses import astuple
+
+    from vireid.cli.data import DEFAULT_DIFFICULTY as CLI_DEFAULT
+    from vireid.data.synthetic.difficulty import DEFAULT_DIFFICULTY, nuisances
+
+    assert CLI_DEFAULT == DEFAULT_DIFFICULTY
+    easy, default, hard = (nuisances(d) for d in (0.0, DEFAULT_DIFFICULTY, 1.0))
+    assert all(e <= m <= h for e, m, h in zip(astuple(easy), astuple(default), astuple(hard), strict=True))
+    assert easy.side_view < hard.side_view and easy.noise < hard.noise and easy.overexposure < hard.overexposure
+    with pytest.raises(VireidError, match="--difficulty"):
+        generate("sysu", tmp_path / "bad", ids=6, difficulty=1.5)
+    assert not (tmp_path / "bad").exists()
+
+    clean = generate("sysu", tmp_path / "clean", ids=6, seed=3, images_per_camera=2, workers=1, difficulty=0.0)
+    harsh = generate("sysu", tmp_path / "harsh", ids=6, seed=3, images_per_camera=2, workers=1, difficulty=1.0)
+    a, b = _files(clean.root), _files(harsh.root)
+    assert a.keys() == b.keys() and a["exp/test_id.txt"] == b["exp/test_id.txt"]
+    assert all(a[name] != b[name] for name in a if name.endswith(".jpg"))
+    # Harsher conditions: more blur, but noisier, banded and more cluttered infrared frames are rougher overall.
+
+    def roughness(root: Path) -> float:
+        frames = [np.asarray(Image.open(p), dtype=np.float32) for p in sorted(root.glob("cam[36]/*/*.jpg"))]
+        return float(np.mean([np.abs(np.diff(frame, axis=1)).mean() for frame in frames]))
+
+    assert roughness(clean.root) < roughness(harsh.root)

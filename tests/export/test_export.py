@@ -15,7 +15,7 @@ import torch
 from tests.helpers import tiny_model_config
 from vireid.config import DataConfig, RunConfig
 from vireid.errors import VireidError
-from vireid.io.rundir import save_run
+from vireid.io.rundir import load_config, save_run
 from vireid.models import build_model
 from vireid_export import pipeline
 from vireid_export.fp16 import fp32_islands
@@ -74,7 +74,9 @@ def test_manifest_round_trips_and_holds_the_parity_figures(demo_export: Path) ->
     manifest = read_manifest(demo_export)
     raw = json.loads((demo_export / MANIFEST_FILE).read_text())
     assert manifest_from_dict(raw) == manifest
-    assert manifest.input.height == 128 and manifest.output.dim == 6 * 128
+    config = load_config(manifest.run_dir)
+    assert (manifest.input.height, manifest.input.width) == (config.model.height, config.model.width)
+    assert manifest.output.dim == config.model.parts * config.model.part_dim
     assert manifest.checkpoint["sha256"] and manifest.tools["onnxruntime"]
     files = {a.file for a in manifest.artifacts}
     for modality in ("visible", "infrared"):
@@ -101,7 +103,10 @@ def test_fp16_graph_keeps_its_fp32_islands(demo_export: Path) -> None:
 def test_int8_graphs_are_qdq_around_convs_and_close_to_fp32(demo_export: Path, synthetic_sysu: Path) -> None:
     bar = THRESHOLDS["int8"]
     for modality in ("visible", "infrared"):
-        images = gather_images(synthetic_sysu, modality, height=128, width=64, parity=24, calibration=1, seed=7).parity
+        spec = read_manifest(demo_export).input
+        images = gather_images(
+            synthetic_sysu, modality, height=spec.height, width=spec.width, parity=24, calibration=1, seed=7
+        ).parity
         reference = _session(demo_export / f"{modality}.onnx").run(None, {"images": images})[0]
         for name in (f"{modality}.int8.onnx", f"{modality}.int8-cpu.onnx"):
             graph = onnx.load(os.fspath(demo_export / name))

@@ -41,8 +41,9 @@ sys.meta_path.insert(0, Block())
 import numpy as np
 from vireid_runtime import load_embedder
 embedder = load_embedder({str(demo_export)!r}, 'infrared', backend='ort-cpu', precision='int8')
-out = embedder.embed(np.random.default_rng(0).random((3, 3, 128, 64), dtype=np.float32))
-assert out.shape == (3, 768), out.shape
+spec = embedder.input_spec
+out = embedder.embed(np.random.default_rng(0).random((3, 3, spec.height, spec.width), dtype=np.float32))
+assert out.shape == (3, embedder.output_spec.dim), out.shape
 assert not [m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision', 'vireid')]
 print('ok')
 """
@@ -61,8 +62,8 @@ def test_runtime_equals_export_time_onnx(demo_export: Path, synthetic_sysu: Path
 
 
 def test_runtime_matches_torch_within_the_fp32_bar(demo_export: Path, demo_run: Path, synthetic_sysu: Path) -> None:
-    _, model = load_run(demo_run)
-    transform = eval_transform(128, 64)
+    config, model = load_run(demo_run)
+    transform = eval_transform(config.model.height, config.model.width)
     for modality in ("visible", "infrared"):
         images = _images(synthetic_sysu, modality, 8)
         embedder = load_embedder(demo_export, modality, backend="ort-cpu", precision="fp32")
@@ -76,16 +77,17 @@ def test_runtime_matches_torch_within_the_fp32_bar(demo_export: Path, demo_run: 
 
 def test_input_validation_names_the_expected_shape(demo_export: Path) -> None:
     embedder = load_embedder(demo_export, "visible")
-    good = np.zeros((2, 3, 128, 64), dtype=np.float32)
+    h, w = embedder.input_spec.height, embedder.input_spec.width
+    good = np.zeros((2, 3, h, w), dtype=np.float32)
     cases = {
         "rank": good[0],
-        "channels": np.zeros((2, 1, 128, 64), dtype=np.float32),
-        "size": np.zeros((2, 3, 96, 64), dtype=np.float32),
+        "channels": np.zeros((2, 1, h, w), dtype=np.float32),
+        "size": np.zeros((2, 3, h + 8, w), dtype=np.float32),
         "dtype": good.astype(np.float64),
         "not an array": good.tolist(),
     }
     for case, value in cases.items():
-        with pytest.raises(ValueError, match=r"float32 N x 3 x 128 x 64"):
+        with pytest.raises(ValueError, match=rf"float32 N x 3 x {h} x {w}"):
             embedder.embed(value)  # type: ignore[arg-type]
         assert case
 
@@ -96,9 +98,10 @@ def test_batches_larger_than_the_profile_are_split(demo_export: Path) -> None:
     calls: list[int] = []
     run = embedder._infer
     embedder._infer = lambda chunk: calls.append(len(chunk)) or run(chunk)  # type: ignore[method-assign]
-    batch = np.random.default_rng(0).random((37, 3, 128, 64), dtype=np.float32)
+    spec = embedder.input_spec
+    batch = np.random.default_rng(0).random((37, 3, spec.height, spec.width), dtype=np.float32)
     out = embedder.embed(batch)
-    assert calls == [16, 16, 5] and out.shape == (37, 768)
+    assert calls == [16, 16, 5] and out.shape == (37, embedder.output_spec.dim)
     np.testing.assert_allclose(out[20], embedder.embed(batch[20:21])[0], atol=1e-5)
 
 

@@ -1,0 +1,71 @@
+"""`vireid demo` end to end with a reduced size: every artifact exists and report.md references real files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from vireid.cli.app import app
+
+REDUCED = [
+    "--ids",
+    "12",
+    "--bench-runs",
+    "2",
+    "--set",
+    "train.epochs=1",
+    "--set",
+    "train.batches_per_epoch=2",
+    "--set",
+    "train.val_ids=2",
+    "--set",
+    "train.ids_per_batch=4",
+]
+
+
+def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), *REDUCED])
+    assert result.exit_code == 0, result.output
+    for relative in (
+        "data/exp/test_id.txt",
+        "run/config.toml",
+        "run/model.safetensors",
+        "run/metrics.jsonl",
+        "run/eval.json",
+        "artifacts/manifest.json",
+        "artifacts/visible.onnx",
+        "artifacts/infrared.int8.onnx",
+        "artifacts/infrared.int8-cpu.onnx",
+        "bench/bench.json",
+        "bench/bench.md",
+        "bench/bench.png",
+        "ranked.png",
+        "report.md",
+    ):
+        assert (out / relative).is_file(), relative
+    evaluation = json.loads((out / "run/eval.json").read_text())
+    assert evaluation["settings"]["trials"] == 10 and len(evaluation["trials"]) == 10
+    bench = json.loads((out / "bench/bench.json").read_text())
+    assert {(p["backend"], p["precision"]) for p in bench["parity"]} == {
+        ("torch", "fp32"),
+        ("ort-cpu", "fp32"),
+        ("ort-cpu", "int8"),
+    }
+    report = (out / "report.md").read_text()
+    links = re.findall(r"\]\(([^)]+)\)", report)
+    assert "bench/bench.png" in links and "ranked.png" in links
+    for link in links:
+        assert (out / link).is_file(), link
+    for name in ("R1", "mAP", "mINP", "cos min", "p50", "**not**"):
+        assert name in report
+    for picture in ("ranked.png", "bench/bench.png"):
+        with Image.open(out / picture) as image:
+            image.verify()
+
+    again = CliRunner().invoke(app, ["demo", "--out", str(out), *REDUCED])
+    assert again.exit_code == 1 and "--force" in again.output
