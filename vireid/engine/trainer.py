@@ -69,12 +69,9 @@ def reid_loss(out: ReidOutput, labels: torch.Tensor, modalities: torch.Tensor, c
 class Trainer:
     def __init__(self, config: RunConfig, out: Path, *, resume: bool = False, show_progress: bool | None = None):
         self.out = out
-        self.dist = Distributed.from_env(use_cuda=pick_device(config.train.device).type == "cuda")
-        self.device = (
-            torch.device("cuda", self.dist.local_rank)
-            if pick_device(config.train.device).type == "cuda"
-            else torch.device("cpu")
-        )
+        device = pick_device(config.train.device)
+        self.dist = Distributed.from_env(use_cuda=device.type == "cuda")
+        self.device = torch.device("cuda", self.dist.local_rank) if device.type == "cuda" else device
         self.show_progress = interactive() if show_progress is None else show_progress
         self.layout = detect_layout(config.data.root)
         if self.dist.is_main:
@@ -92,7 +89,9 @@ class Trainer:
         # Denormal floats make CPU kernels orders of magnitude slower once weights shrink; flush them to zero.
         torch.set_flush_denormal(True)
         torch.manual_seed(self.config.train.seed)
-        self.model: TwoStreamReID = build_model(self.config.model).to(self.device)
+        # A resumed run restores its own weights: never fetch the ImageNet initialisation again for it.
+        init = dataclasses.replace(self.config.model, pretrained=None) if resume else self.config.model
+        self.model: TwoStreamReID = build_model(init).to(self.device)
         if self.config.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, self.config.train)
