@@ -3,8 +3,10 @@
 The same code draws both modalities, so silhouette, proportions, patterns, hair, hat and bag agree across
 visible and infrared. What changes per frame: the viewpoint (front shows the face, a logo and backpack straps;
 back shows the hair, the backpack itself and no logo; side shows a narrow silhouette with one arm, a striding
-pose and a bag bump), the scale, the position in the crop (head or feet may be cut off), the pose (stride, arm
-swing) and the stripe phase. The map is drawn at 2x and averaged down later, which antialiases the edges.
+pose and a bag bump), the scale, the position in the crop (at a high difficulty the head or feet may be cut
+off), the pose (stride, arm swing) and the stripe phase. The map is drawn at 2x and averaged down later, which
+antialiases the edges. How often side views and occluders occur and how much the framing varies follow the
+difficulty (`difficulty.py`).
 """
 
 from __future__ import annotations
@@ -160,7 +162,8 @@ def draw_person(
         spread = 0.0 if side else arm_side * rng.uniform(0.0, 0.035)
         wrist = (start[0] + spread + dx, wrist_y)
         c.limb(start, wrist, limb, limb * 0.8, SKIN)
-        c.limb(start, lerp(start, wrist, 0.95 if person.sleeves == "long" else 0.42), limb * 1.1, limb * 0.9, TOP)
+        sleeve = {"long": 0.95, "short": 0.42, "none": 0.12}[person.sleeves]
+        c.limb(start, lerp(start, wrist, sleeve), limb * 1.1, limb * 0.9, TOP)
         c.ellipse(wrist[0] - limb * 0.42, wrist_y - limb * 0.3, wrist[0] + limb * 0.42, wrist_y + limb * 0.6, SKIN)
 
     # Bags that hang at the side.

@@ -10,7 +10,7 @@ temperature table (infrared) and composited over a camera-specific background:
   over-exposure: the person washes out and a bright bloom rises near the camera.
 
 Both modalities add low-frequency shading (folds, light direction) on the body and random background clutter,
-so neither pixels nor a single colour identify a person.
+so neither pixels nor a single colour identify a person. Every strength follows the difficulty (`difficulty.py`).
 """
 
 from __future__ import annotations
