@@ -37,38 +37,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- shared, session-scoped artefacts: generated once, reused by the data, train, export, runtime and bench tests.
 
 DEMO_TEST_OVERRIDES = (
-    "train.epochs=4",
+    "train.epochs=6",
     "train.batches_per_epoch=8",
-    "train.eval_every=2",
-    "train.val_ids=4",
     "train.warmup_epochs=1",
-    "train.milestones=[3]",
+    "train.milestones=[5]",
     "train.ids_per_batch=6",
     "data.workers=0",
 )
-"""The demo preset, shortened so that the suite stays within its time budget on 2 cores."""
+"""The demo preset, shortened so that the suite stays within its time budget on 2 cores (about 90 s of
+training; all-search R1 about 0.79 over 10 trials on `synthetic_sysu`, against 0.21 untrained and 0.20 chance)."""
+
+SYNTHETIC_IDS = 24
+"""Identities in `synthetic_sysu`: 19 train + val and 5 test, so chance all-search Rank-1 is 1/5."""
 
 
 @pytest.fixture(scope="session")
 def synthetic_sysu(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A small generated SYSU-MM01 tree (16 identities)."""
+    """A small generated SYSU-MM01 tree."""
     from vireid.data.synthetic import generate
 
     root = tmp_path_factory.mktemp("data") / "sysu"
-    generate("sysu", root, ids=16, seed=0, images_per_camera=5, workers=2)
+    generate("sysu", root, ids=SYNTHETIC_IDS, seed=0, images_per_camera=5, workers=2)
     return root
 
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory, synthetic_sysu):  # type: ignore[no-untyped-def]
-    """The demo preset trained briefly on `synthetic_sysu` (a real, learning run directory)."""
-    from vireid.config import load_run_config, replace
-    from vireid.engine.trainer import train
+    """`vireid train --preset demo`, shortened, on `synthetic_sysu`: a real, learning run directory."""
+    from typer.testing import CliRunner
 
-    config = load_run_config("demo", overrides=DEMO_TEST_OVERRIDES)
-    config = replace(config, data=replace(config.data, root=str(synthetic_sysu)))
+    from vireid.cli.app import app
+
     out = tmp_path_factory.mktemp("runs") / "demo"
-    train(config, out, show_progress=False)
+    overrides = [arg for override in DEMO_TEST_OVERRIDES for arg in ("--set", override)]
+    args = ["train", "--preset", "demo", "--data", str(synthetic_sysu), "--out", str(out), *overrides]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
     return out
 
 

@@ -107,7 +107,7 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
             BenchOptions(
                 backends=("torch", "ort-cpu"),
                 precisions=("fp32", "int8"),
-                batches=(1, 8, 32),
+                batches=(1, 4, 16),
                 runs=options.bench_runs,
                 warmup=2,
                 latency_modalities=("visible",),

@@ -10,6 +10,11 @@ Pre-processing: `quant_pre_process` runs ONNX shape inference and ONNX Runtime's
 quantisation. Its symbolic shape inference is skipped: it does not understand opset-18 reductions whose
 axes are an input (what the dynamo exporter emits for ReduceMax) and fails, while plain ONNX shape inference
 already resolves every shape because only the batch axis is dynamic.
+
+The stem convolution stays in float. It is the one layer whose int8 error survives to the embedding: on the
+demo model, quantising it too drops the infrared branch's worst-case cosine to fp32 from 0.993 to 0.898
+(minmax, 48 calibration images), while it holds about 3 % of the branch's multiply-adds. Keeping the first
+layer in higher precision is the usual int8 practice, and TensorRT then runs it in fp32 as the graph says.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import onnx
 
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_path
@@ -51,6 +57,11 @@ def _calibration_reader(batches: Sequence[np.ndarray]) -> object:
     return Reader()
 
 
+def stem_convolution(model: onnx.ModelProto) -> list[str]:
+    """The name of the first Conv node (ONNX graphs are topologically sorted, so it is the stem's)."""
+    return [node.name for node in model.graph.node if node.op_type == "Conv"][:1]
+
+
 def quantize(fp32_onnx: Path, out: Path, flavour: str, calibration: Sequence[np.ndarray]) -> None:
     """Write the QDQ int8 graph of `fp32_onnx` to `out` (atomically), calibrated on `calibration` batches."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -73,6 +84,7 @@ def quantize(fp32_onnx: Path, out: Path, flavour: str, calibration: Sequence[np.
                     _calibration_reader(calibration),
                     quant_format=QuantFormat.QDQ,
                     op_types_to_quantize=QUANTIZED_OPS,
+                    nodes_to_exclude=stem_convolution(onnx.load(os.fspath(prepared))),
                     per_channel=True,
                     activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8,
                     weight_type=QuantType.QInt8,

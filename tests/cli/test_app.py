@@ -44,3 +44,18 @@ def test_help_does_not_import_torch() -> None:
 def test_python_dash_m_matches_console_script() -> None:
     result = subprocess.run([sys.executable, "-m", "vireid", "--version"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_help_text_drops_the_source_line_breaks_but_keeps_paragraphs_and_lists() -> None:
+    from vireid.cli.common import reflow
+
+    doc = """First line.
+
+    A sentence broken
+        at the source's width.
+
+    - one item
+    - another
+      continued
+    """
+    assert reflow(doc) == "First line.\n\nA sentence broken at the source's width.\n\n- one item\n- another continued"

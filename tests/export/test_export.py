@@ -111,13 +111,16 @@ def test_int8_graphs_are_qdq_around_convs_and_close_to_fp32(demo_export: Path, s
         for name in (f"{modality}.int8.onnx", f"{modality}.int8-cpu.onnx"):
             graph = onnx.load(os.fspath(demo_export / name))
             produced_by = {out: node for node in graph.graph.node for out in node.output}
-            convs = [n for n in graph.graph.node if n.op_type == "Conv"]
+            stem, *convs = [n for n in graph.graph.node if n.op_type == "Conv"]
             assert convs and all(produced_by[n.input[0]].op_type == "DequantizeLinear" for n in convs)
             assert all(produced_by[n.input[1]].op_type == "DequantizeLinear" for n in convs)
+            assert produced_by.get(stem.input[1]) is None, "the stem convolution stays in float (see int8.py)"
             if name.endswith(".int8.onnx"):  # TensorRT flavour: symmetric, zero points all 0 and signed
                 zero_points = [i for i in graph.graph.initializer if i.name.endswith("_zero_point")]
                 assert zero_points and all(not onnx.numpy_helper.to_array(z).any() for z in zero_points)
-                assert all(z.data_type == onnx.TensorProto.INT8 for z in zero_points)
+                for z in zero_points:  # biases are int32 (scale = input scale x weight scale), the rest int8
+                    bias = z.name.endswith("_bias_quantized_zero_point")
+                    assert z.data_type == (onnx.TensorProto.INT32 if bias else onnx.TensorProto.INT8), z.name
             actual = _session(demo_export / name).run(None, {"images": images})[0]
             cosine = cosine_rows(reference, actual)
             assert cosine.min() >= bar["cos_min"] and cosine.mean() >= bar["cos_mean"], (name, cosine.min())
@@ -157,7 +160,9 @@ def test_robustness(tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.Mo
     with pytest.raises(VireidError, match="is missing"):
         export_run(partial, tmp_path / "a", ExportOptions(), **QUIET)
     (partial / "model.safetensors").write_bytes((run / "model.safetensors").read_bytes())
-    (partial / "config.toml").write_text((run / "config.toml").read_text().replace("msam", "none"))
+    config_text = (run / "config.toml").read_text()
+    assert 'attention = "mgsa+msam"' in config_text
+    (partial / "config.toml").write_text(config_text.replace('attention = "mgsa+msam"', 'attention = "none"'))
     with pytest.raises(VireidError, match="does not match the model"):
         export_run(partial, tmp_path / "a", ExportOptions(), **QUIET)
     with pytest.raises(VireidError, match="not writable"):

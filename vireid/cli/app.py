@@ -8,6 +8,7 @@ import typer
 
 from vireid import __version__
 from vireid.cli import bench, data, demo, eval, export, search, train
+from vireid.cli.common import reflow
 
 app = typer.Typer(
     name="vireid",
@@ -40,13 +41,13 @@ def root(
     """Visible-infrared person re-identification, from training to deployed engines."""
 
 
-app.command("train")(train.train_cli)
-app.command("eval")(eval.eval_cli)
-app.command("export")(export.export_cli)
-app.command("bench")(bench.bench_cli)
+app.command("train", help=reflow(train.train_cli.__doc__))(train.train_cli)
+app.command("eval", help=reflow(eval.eval_cli.__doc__))(eval.eval_cli)
+app.command("export", help=reflow(export.export_cli.__doc__))(export.export_cli)
+app.command("bench", help=reflow(bench.bench_cli.__doc__))(bench.bench_cli)
 app.add_typer(data.app, name="data")
-app.command("demo")(demo.demo_cli)
-app.command("search")(search.search_cli)
+app.command("demo", help=reflow(demo.demo_cli.__doc__))(demo.demo_cli)
+app.command("search", help=reflow(search.search_cli.__doc__))(search.search_cli)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -51,3 +52,21 @@ def csv_ints(value: str, name: str) -> list[int]:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+def reflow(docstring: str | None) -> str:
+    """A command's docstring as `--help` text: paragraphs kept, the source's line breaks inside them dropped.
+
+    Typer's rich markup mode prints single newlines as they are, which breaks sentences at the source's
+    line width instead of the terminal's. Lines that open a list item ("- ") stay on their own line.
+    """
+    paragraphs = []
+    for block in inspect.cleandoc(docstring or "").split("\n\n"):
+        lines: list[str] = []
+        for line in block.splitlines():
+            if lines and not line.lstrip().startswith("- "):
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line.strip())
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)

@@ -4,7 +4,7 @@ Both transforms take the RGB PIL image of `vireid.data.images.load_image` and re
 3 x H x W in [0, 1]. ImageNet mean/std normalisation is *not* done here: it lives inside the model, so exported
 graphs take [0, 1] images too. The resize runs on the PIL image (Pillow's bilinear filter, which always
 antialiases), so a torch-free runtime reproduces `eval_transform` exactly with
-`img.resize((width, height), Image.BILINEAR)` followed by `/ 255`.
+`img.resize((width, height), Image.BILINEAR)` followed by `* float32(1 / 255)`.
 
 The random steps draw from torch's global RNG; the trainer seeds it per item, which makes augmentation
 reproducible independently of the number of DataLoader workers.
