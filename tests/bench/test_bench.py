@@ -92,3 +92,17 @@ def test_bench_without_run_directory_compares_to_fp32_onnx(demo_export: Path, tm
     assert "fp32 ONNX" in bench["reference"]
     assert any(s["backend"] == "torch" for s in bench["skipped"])
     assert [(p["backend"], p["precision"]) for p in bench["parity"]] == [("ort-cpu", "int8")]
+
+
+def test_bench_and_search_on_a_missing_artifact_dir_fail_in_one_line(tmp_path: Path) -> None:
+    """The runtime's own errors (here ArtifactError) reach the user as one line, not a traceback."""
+    image = tmp_path / "query.jpg"
+    Image.new("RGB", (48, 96)).save(image)
+    for args in (
+        ["bench", str(tmp_path / "missing"), "--data", str(tmp_path)],
+        ["search", str(tmp_path / "missing"), "--query", str(image), "--gallery", str(tmp_path)],
+    ):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output and "does not exist" in result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output

@@ -16,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors(command: F) -> F:
-    """Report `VireidError` as one line on stderr and exit with its code; other exceptions are bugs."""
+    """Report `VireidError` (and the runtime's user errors) as one line on stderr; other exceptions are bugs."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -28,8 +28,23 @@ def user_errors(command: F) -> F:
         except KeyboardInterrupt:
             typer.echo("interrupted; nothing half-written was left behind", err=True)
             raise typer.Exit(130) from None
+        except Exception as err:
+            if not _is_runtime_user_error(err):
+                raise
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _is_runtime_user_error(err: Exception) -> bool:
+    """A `vireid_runtime` user error (bad artifacts, backend unavailable) also deserves one line, not a trace.
+
+    Looked up in sys.modules rather than imported, so that `vireid --help` stays light: an error can only come
+    from the runtime if the runtime was imported.
+    """
+    errors = sys.modules.get("vireid_runtime.errors")
+    return errors is not None and isinstance(err, errors.RuntimeUserError)
 
 
 def csv_list(value: str, name: str) -> list[str]:
