@@ -17,7 +17,7 @@ from PIL import Image
 
 from vireid.bench.environment import fingerprint
 from vireid.bench.latency import measure
-from vireid.bench.parity import EvalImages, compare, embed_images, evaluation_images, retrieval
+from vireid.bench.parity import Embeddings, EvalImages, compare, embed_images, evaluation_images, retrieval
 from vireid.data.images import load_image
 from vireid.errors import VireidError
 from vireid.progress import log as default_log
@@ -60,6 +60,11 @@ class Candidate:
     @property
     def name(self) -> str:
         return f"{self.backend} {self.precision}"
+
+    def embed_split(self, images: EvalImages, height: int, width: int) -> Embeddings:
+        """Both modalities of the evaluation split, each through its own branch."""
+        visible, infrared = self.embedders["visible"], self.embedders["infrared"]
+        return embed_images(visible.embed, infrared.embed, images, height, width, self.name)
 
     def close(self) -> None:
         for embedder in self.embedders.values():
@@ -160,24 +165,10 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
     try:
         if options.parity:
             log(f"parity on {images.description} ({len(images.visible) + len(images.infrared)} images)")
-            ref_embeddings = embed_images(
-                reference.embedders["visible"].embed,
-                reference.embedders["infrared"].embed,
-                images,
-                height,
-                width,
-                reference.name,
-            )
+            ref_embeddings = reference.embed_split(images, height, width)
             result["reference_metrics"] = retrieval(ref_embeddings, images)
             for candidate in candidates:
-                embeddings = embed_images(
-                    candidate.embedders["visible"].embed,
-                    candidate.embedders["infrared"].embed,
-                    images,
-                    height,
-                    width,
-                    candidate.name,
-                )
+                embeddings = candidate.embed_split(images, height, width)
                 entry = {"backend": candidate.backend, "precision": candidate.precision, "files": candidate.file}
                 result["parity"].append({**entry, **compare(ref_embeddings, embeddings, images)})
         for modality in options.latency_modalities:
