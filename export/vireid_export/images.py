@@ -8,7 +8,6 @@ split between parity and calibration. Images are preprocessed exactly as the run
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 from vireid.data.images import load_image
 from vireid.data.layout import detect_layout
 from vireid.data.regdb import RegDB
-from vireid.data.sample import Modality, Sample, is_image_name
+from vireid.data.sample import Modality, Sample, image_files
 from vireid.data.sysu import SYSUMM01
 from vireid.errors import VireidError
 from vireid_runtime.preprocess import preprocess
@@ -52,10 +51,7 @@ def _dataset_samples(root: Path, modality: Modality, trial: int) -> tuple[list[S
 
 
 def _folder_samples(root: Path, modality: Modality) -> list[Sample]:
-    paths = sorted(
-        os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names if is_image_name(name)
-    )
-    return [Sample(path, -1, -1, modality) for path in paths]
+    return [Sample(path, -1, -1, modality) for path in image_files(root)]
 
 
 def _batch(samples: list[Sample], height: int, width: int) -> np.ndarray:

@@ -6,6 +6,7 @@ labels; they never resize, copy or relabel anything on disk. Relabelling to 0..N
 
 from __future__ import annotations
 
+import os
 from typing import Literal, NamedTuple
 
 Modality = Literal["visible", "infrared"]
@@ -28,3 +29,11 @@ class Sample(NamedTuple):
 def is_image_name(name: str) -> bool:
     """An image file name, skipping hidden files (e.g. `.DS_Store`, or an atomic writer's `.name.tmp`)."""
     return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def image_files(root: str | os.PathLike[str]) -> list[str]:
+    """Every image under `root`, recursively, in sorted order (a folder of images used as a gallery or as
+    calibration data)."""
+    return sorted(
+        os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names if is_image_name(name)
+    )

@@ -7,13 +7,12 @@ When paths follow a known layout, the identity is read from them — SYSU-MM01 `
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
+from vireid.data.sample import IMAGE_SUFFIXES, image_files
 from vireid.errors import VireidError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _SYSU = re.compile(r"(?:^|/)cam([1-6])/(\d{4})/[^/]+$")
 _REGDB = re.compile(r"(?:^|/)(Visible|Thermal)/(\d+)/[^/]+$")
 
@@ -32,12 +31,7 @@ def gallery_files(source: str | Path) -> list[Path]:
     """Image paths of a gallery folder (recursive, sorted) or of a list file (in its order)."""
     source = Path(source)
     if source.is_dir():
-        files = sorted(
-            Path(folder, name)
-            for folder, _, names in os.walk(source)
-            for name in names
-            if name.lower().endswith(IMAGE_SUFFIXES) and not name.startswith(".")
-        )
+        files = [Path(path) for path in image_files(source)]
     elif source.is_file():
         base = source.parent
         lines = [line.strip() for line in source.read_text(encoding="utf-8").splitlines()]
