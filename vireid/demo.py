@@ -9,7 +9,6 @@ that deployment keeps what was learned; it says nothing about accuracy on real d
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable
@@ -135,12 +134,6 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     return path
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    return "\n".join(
-        ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
-    )
-
-
 def render_report(
     summary: Any,
     config: Any,
@@ -151,7 +144,7 @@ def render_report(
     ranked: dict[str, Any],
     seconds: dict[str, float],
 ) -> str:
-    from vireid.bench.report import LATENCY_HEADER, PARITY_HEADER, latency_rows, parity_rows
+    from vireid.bench.report import LATENCY_HEADER, PARITY_HEADER, latency_rows, markdown_table, parity_rows
 
     metrics = evaluation["summary"]
     chance = 1.0 / max(1, summary.splits.get("test", 1))
@@ -176,7 +169,7 @@ def render_report(
         "",
         "## Steps",
         "",
-        _table(["step", "seconds"], [[name, f"{value:.1f}"] for name, value in seconds.items()]),
+        markdown_table(["step", "seconds"], [[name, f"{value:.1f}"] for name, value in seconds.items()]),
         f"\nTotal: {sum(seconds.values()):.0f} s.",
         "",
         "## Data and training",
@@ -190,7 +183,7 @@ def render_report(
         "",
         "## SYSU-MM01 all-search, single-shot, 10 trials (mean ± std)",
         "",
-        _table(
+        markdown_table(
             ["R1", "R5", "R10", "R20", "mAP", "mINP"],
             [
                 [
@@ -204,15 +197,15 @@ def render_report(
         "",
         "## Export (`artifacts/`)",
         "",
-        _table(["file", "precision", "flavour", "MB", "cos min vs torch", "cos mean"], export_rows),
+        markdown_table(["file", "precision", "flavour", "MB", "cos min vs torch", "cos mean"], export_rows),
         "",
         "## Parity on the evaluation split",
         "",
-        _table(PARITY_HEADER, parity_rows(bench)),
+        markdown_table(PARITY_HEADER, parity_rows(bench)),
         "",
         "## Latency (visible branch)",
         "",
-        _table(LATENCY_HEADER, latency_rows(bench)),
+        markdown_table(LATENCY_HEADER, latency_rows(bench)),
         "",
         "![latency and throughput against batch size](bench/bench.png)",
         "",
@@ -227,8 +220,3 @@ def render_report(
         "Full figures: `bench/bench.json`, `bench/bench.md`.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def metrics_json(report_path: Path) -> dict[str, Any]:
-    """eval.json of a finished demo (used by tests and the README)."""
-    return dict(json.loads((report_path.parent / "run" / "eval.json").read_text()))

@@ -80,7 +80,7 @@ def latency_rows(result: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
@@ -104,11 +104,11 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "## Parity against the reference",
         "",
-        _markdown_table(PARITY_HEADER, parity_rows(result)) if result["parity"] else "(parity not measured)",
+        markdown_table(PARITY_HEADER, parity_rows(result)) if result["parity"] else "(parity not measured)",
         "",
         "## Latency",
         "",
-        _markdown_table(LATENCY_HEADER, latency_rows(result)),
+        markdown_table(LATENCY_HEADER, latency_rows(result)),
     ]
     if result["skipped"]:
         parts += ["", "## Skipped", ""]
