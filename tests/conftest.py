@@ -78,10 +78,18 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, synthetic_sysu):  # type:
 
 @pytest.fixture(scope="session")
 def demo_export(tmp_path_factory: pytest.TempPathFactory, demo_run):  # type: ignore[no-untyped-def]
-    """fp32 + fp16 + int8 ONNX export of `demo_run`."""
+    """fp32 + fp16 + int8 ONNX export of `demo_run` (small calibration and search sets, to stay quick)."""
+    from vireid_export.branch import SearchOptions
     from vireid_export.pipeline import ExportOptions, export_run
 
     out = tmp_path_factory.mktemp("artifacts") / "demo"
-    options = ExportOptions(precisions=("fp32", "fp16", "int8"), batches=(1, 4, 16), calib_count=24, parity_count=16)
+    options = ExportOptions(
+        precisions=("fp32", "fp16", "int8"),
+        batches=(1, 4, 16),
+        calib_count=24,
+        search_pool=48,
+        parity_count=16,
+        search=SearchOptions(search_images=24),
+    )
     export_run(demo_run, out, options, log=lambda _message: None)
     return out

@@ -154,8 +154,9 @@ def render_report(
             a.precision,
             a.flavour or "-",
             f"{a.bytes / 1e6:.1f}",
-            f"{a.parity['cos_min']:.6f}",
-            f"{a.parity['cos_mean']:.6f}",
+            f"{a.parity.cos_min:.6f}" if a.parity else "-",
+            f"{a.parity.cos_mean:.6f}" if a.parity else "-",
+            str(len(a.plan.kept)) if a.plan else "-",
         ]
         for a in manifest.artifacts
     ]
@@ -197,7 +198,9 @@ def render_report(
         "",
         "## Export (`artifacts/`)",
         "",
-        markdown_table(["file", "precision", "flavour", "MB", "cos min vs torch", "cos mean"], export_rows),
+        markdown_table(
+            ["file", "precision", "flavour", "MB", "cos min vs torch", "cos mean", "layers kept in float"], export_rows
+        ),
         "",
         "## Parity on the evaluation split",
         "",

@@ -1,9 +1,12 @@
-"""Real images for the parity gate and the int8 calibration, per modality.
+"""Real images for the export, per modality: the gate's images and the images the precision searches fit on.
 
-From a dataset (SYSU-MM01 or RegDB layout): parity images come from the evaluation split (the images the
-deployed model will be judged on) and calibration images from the training split, drawn with a fixed seed.
-From a plain folder of images: the same files serve both modalities (the infrared branch sees them as grey),
-split between parity and calibration. Images are preprocessed exactly as the runtime does it.
+From a dataset (SYSU-MM01 or RegDB layout), the line is the one `vireid.eval.splits` draws for everyone:
+- `parity`: the gate's images, drawn from the evaluation split (what the deployed model is judged on);
+- `pool`: drawn from the training split; its first `calibration` images give the int8 activation ranges, and
+  the whole pool is what the fp16 and int8 searches must hold on.
+Test and training identities are disjoint, so nothing the searches fit has been seen by the gate.
+From a plain folder of images the same files serve both modalities (the infrared branch sees them as grey) and
+are split into disjoint parity and pool sets. Images are preprocessed exactly as the runtime does it.
 """
 
 from __future__ import annotations
@@ -15,43 +18,30 @@ import numpy as np
 
 from vireid.data.images import load_image
 from vireid.data.layout import detect_layout
-from vireid.data.regdb import RegDB
 from vireid.data.sample import Modality, Sample, image_files
-from vireid.data.sysu import SYSUMM01
 from vireid.errors import VireidError
+from vireid.eval.splits import evaluation_split, training_images
 from vireid_runtime.preprocess import preprocess
 
 
 @dataclass(frozen=True)
 class ModalityImages:
     parity: np.ndarray
-    calibration: np.ndarray
+    pool: np.ndarray
+    calibration_count: int
     source: str
+
+    @property
+    def calibration(self) -> np.ndarray:
+        return self.pool[: self.calibration_count]
 
 
 def _pick(samples: list[Sample], count: int, seed: int) -> list[Sample]:
     if not samples:
         return []
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(samples), min(count, len(samples)), replace=False)
-    return [samples[i] for i in sorted(chosen)]
-
-
-def _dataset_samples(root: Path, modality: Modality, trial: int) -> tuple[list[Sample], list[Sample], str]:
-    layout = detect_layout(root)
-    if layout == "sysu":
-        sysu = SYSUMM01(root)
-        evaluation = sysu.query("all") if modality == "infrared" else sysu.gallery("all", 0, 10)
-        train = [s for s in sysu.train_samples() if s.modality == modality]
-        return evaluation, train, f"SYSU-MM01 {root} (test split for parity, train split for calibration)"
-    regdb = RegDB(root, trial)
-    evaluation = regdb.test_thermal() if modality == "infrared" else regdb.test_visible()
-    train = regdb.train_thermal() if modality == "infrared" else regdb.train_visible()
-    return evaluation, train, f"RegDB {root} trial {trial} (test split for parity, train split for calibration)"
-
-
-def _folder_samples(root: Path, modality: Modality) -> list[Sample]:
-    return [Sample(path, -1, -1, modality) for path in image_files(root)]
+    chosen = rng.permutation(len(samples))[: min(count, len(samples))]
+    return [samples[i] for i in chosen]
 
 
 def _batch(samples: list[Sample], height: int, width: int) -> np.ndarray:
@@ -61,6 +51,14 @@ def _batch(samples: list[Sample], height: int, width: int) -> np.ndarray:
     return preprocess(images, height, width, infrared=samples[0].modality == "infrared")
 
 
+def _is_dataset(root: Path) -> bool:
+    try:
+        detect_layout(root)
+    except VireidError:
+        return False
+    return True
+
+
 def gather_images(
     root: str | Path,
     modality: Modality,
@@ -68,27 +66,33 @@ def gather_images(
     height: int,
     width: int,
     parity: int,
+    pool: int,
     calibration: int,
     trial: int = 1,
     seed: int = 0,
 ) -> ModalityImages:
-    """Preprocessed parity and calibration batches (float32 N x 3 x H x W) for one modality."""
+    """Preprocessed parity and pool batches (float32 N x 3 x H x W) for one modality."""
     root = Path(root)
     if not root.exists():
         raise VireidError(f"image source {root} does not exist; pass --calib-data with a dataset or image folder")
-    try:
-        evaluation, train, source = _dataset_samples(root, modality, trial)
-    except VireidError:
-        if not root.is_dir():
-            raise
-        everything = _folder_samples(root, modality)
-        if not everything:
-            raise VireidError(f"{root} is neither a SYSU-MM01/RegDB dataset nor a folder of images") from None
-        picked = _pick(everything, parity + calibration, seed)
-        evaluation, train = picked[:parity], picked[parity:] or picked
-        source = f"image folder {root}"
+    if _is_dataset(root):
+        evaluation = evaluation_split(root, trial).images(modality)
+        training = training_images(root, modality, trial)
+        source = f"{root}: evaluation split for the gate, training split for calibration and searches"
+    else:
+        everything = [Sample(path, -1, -1, modality) for path in image_files(root)] if root.is_dir() else []
+        if len(everything) < 2:
+            raise VireidError(f"{root} is neither a SYSU-MM01/RegDB dataset nor a folder of at least 2 images")
+        shuffled = _pick(everything, len(everything), seed)
+        cut = min(parity, len(shuffled) // 2)
+        evaluation, training = shuffled[:cut], shuffled[cut:]
+        source = f"image folder {root} (split into disjoint gate and calibration images)"
+    if not evaluation or not training:
+        raise VireidError(f"{root} has no {modality} images in its evaluation or training split")
+    pooled = _pick(training, max(pool, calibration), seed + 1)
     return ModalityImages(
         parity=_batch(_pick(evaluation, parity, seed), height, width),
-        calibration=_batch(_pick(train, calibration, seed + 1), height, width),
+        pool=_batch(pooled, height, width),
+        calibration_count=min(calibration, len(pooled)),
         source=source,
     )

@@ -1,4 +1,4 @@
-"""torch branch -> single-file ONNX with a dynamic batch axis, through the dynamo exporter (opset >= 18).
+"""torch branch -> single-file ONNX with a dynamic batch axis, through the dynamo exporter (opset 19 by default).
 
 The branch keeps its MGSA / MSAM modules and its in-graph ImageNet normalisation, so the graph takes
 float32 N x 3 x H x W images in [0, 1] and returns the L2-normalised N x D embedding. H and W are static
@@ -22,7 +22,8 @@ from vireid.io.atomic import atomic_path
 from vireid_runtime.manifest import INPUT_NAME, OUTPUT_NAME
 
 MIN_OPSET = 18
-DEFAULT_OPSET = 18
+DEFAULT_OPSET = 19
+"""19: the first opset with fp16 scales on Q/DQ (the TensorRT int8 graph is fp16); TensorRT 10 parses 9..20."""
 
 
 def export_onnx(branch: torch.nn.Module, path: Path, *, height: int, width: int, opset: int = DEFAULT_OPSET) -> None:

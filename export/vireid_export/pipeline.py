@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +22,25 @@ import torch
 
 from vireid import __version__
 from vireid.errors import VireidError
+from vireid.eval.extract import torch_embedder
 from vireid.io.atomic import atomic_write_text
 from vireid.io.rundir import load_run, weights_path
-from vireid.models import MODALITIES, Modality, TwoStreamReID
+from vireid.models import MODALITIES, Modality
 from vireid.progress import log as default_log
-from vireid_export.fp16 import fp32_islands, half_branch
+from vireid_export.branch import BranchExport, SearchOptions
 from vireid_export.images import ModalityImages, gather_images
-from vireid_export.int8 import FLAVOURS, quantize
-from vireid_export.onnx_graph import DEFAULT_OPSET, check_onnx, export_onnx, opset_of
-from vireid_export.parity import THRESHOLDS, describe, parity_figures
+from vireid_export.int8.calibration import CalibrationMethod, method_named
+from vireid_export.onnx_graph import DEFAULT_OPSET, MIN_OPSET, opset_of
+from vireid_export.ort_cpu import cpu_session, session_embed
+from vireid_export.precisions import PrecisionSpec, graphs_for, spec, tensorrt_source
+from vireid_export.tensorrt_check import check_for_tensorrt
 from vireid_runtime.load import sha256_file
-from vireid_runtime.manifest import MANIFEST_FILE, PRECISIONS, Artifact, BatchRange, InputSpec, Manifest, OutputSpec
+from vireid_runtime.manifest import MANIFEST_FILE, Artifact, BatchRange, InputSpec, Manifest, OutputSpec, PrecisionPlan
+from vireid_runtime.parity import Bar, ParityFigures, parity_figures
 
 ENGINES = ("onnx", "trt")
+INT8_MIN_OPSET = 19
+"""fp16 scales on QuantizeLinear / DequantizeLinear arrived in opset 19; the TensorRT int8 graph has them."""
 
 
 @dataclass(frozen=True)
@@ -44,24 +50,32 @@ class ExportOptions:
     batches: tuple[int, ...] = (1, 8, 64)
     calib_data: str | None = None
     calib_count: int = 64
+    """Training images per modality that set the int8 activation ranges."""
+    search_pool: int = 256
+    """Training images per modality the fp16 and int8 searches must hold on (the calibration images among them)."""
     parity_count: int = 32
     opset: int = DEFAULT_OPSET
     verify: bool = True
     force: bool = False
     weights: str = "best"
+    search: SearchOptions = field(default_factory=SearchOptions)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise VireidError(f"--engine must be onnx or trt, got {self.engine!r}")
-        unknown = [p for p in self.precisions if p not in PRECISIONS]
-        if unknown or not self.precisions:
-            raise VireidError(f"--precision takes {', '.join(PRECISIONS)}, got {', '.join(self.precisions)}")
+        graphs_for(self.precisions)  # one clear line for an unknown precision
         if not self.batches or min(self.batches) < 1:
             raise VireidError("--batch needs positive batch sizes, e.g. 1,8,64")
-        if self.calib_count < 1 or self.parity_count < 2:
-            raise VireidError("--calib-count must be >= 1 and --parity-count >= 2")
+        if self.calib_count < 1 or self.parity_count < 2 or self.search_pool < 2:
+            raise VireidError("--calib-count must be >= 1, --parity-count >= 2 and --search-pool >= 2")
         if self.weights not in ("best", "final"):
             raise VireidError("--weights must be best or final")
+        if self.opset < MIN_OPSET:
+            raise VireidError(f"--opset {self.opset} is too old; the dynamo exporter needs opset >= {MIN_OPSET}")
+        if "int8" in self.precisions and self.opset < INT8_MIN_OPSET:
+            raise VireidError(f"--precision int8 needs --opset >= {INT8_MIN_OPSET} (fp16 Q/DQ scales)")
+        if not 0 <= self.search.margin < 1 or self.search.budget_s <= 0 or self.search.search_images < 2:
+            raise VireidError("--search-margin must be in [0, 1), --search-budget > 0 and --search-images >= 2")
 
     @property
     def batch_range(self) -> BatchRange:
@@ -69,10 +83,12 @@ class ExportOptions:
         return BatchRange(min=ordered[0], opt=ordered[len(ordered) // 2], max=ordered[-1])
 
 
-def onnx_file(modality: str, precision: str, flavour: str = "") -> str:
-    if precision == "int8":
-        return f"{modality}.{FLAVOURS[flavour]}"
-    return f"{modality}.onnx" if precision == "fp32" else f"{modality}.{precision}.onnx"
+def parse_calibration(values: Sequence[str]) -> tuple[CalibrationMethod, ...]:
+    """`--calibration` names -> calibration methods (VireidError naming the choices for an unknown one)."""
+    try:
+        return tuple(method_named(v) for v in values)
+    except ValueError as err:
+        raise VireidError(str(err)) from None
 
 
 def _artifact(folder: Path, name: str, modality: str, precision: str, fmt: str, **extra: Any) -> Artifact:
@@ -86,21 +102,6 @@ def _artifact(folder: Path, name: str, modality: str, precision: str, fmt: str, 
         bytes=path.stat().st_size,
         **extra,
     )
-
-
-def _ort_embed(path: Path, batch: np.ndarray) -> np.ndarray:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(os.fspath(path), sess_options=options, providers=["CPUExecutionProvider"])
-    return np.concatenate([session.run(None, {"images": batch[i : i + 16]})[0] for i in range(0, len(batch), 16)])
-
-
-def _torch_embed(model: TwoStreamReID, modality: Modality, batch: np.ndarray) -> np.ndarray:
-    branch = model.branch(modality).eval()
-    with torch.inference_mode():
-        return np.concatenate([branch(torch.from_numpy(batch[i : i + 16])).numpy() for i in range(0, len(batch), 16)])
 
 
 def _check_writable(out: Path, force: bool) -> None:
@@ -154,6 +155,7 @@ class Exporter:
             self.weights = weights_path(run_dir, "final")
         self.input_spec = InputSpec(height=self.config.model.height, width=self.config.model.width)
         self.output_spec = OutputSpec(dim=self.config.model.embedding_dim)
+        self.graphs = graphs_for(options.precisions)
         self.artifacts: list[Artifact] = []
         self.failures: list[str] = []
 
@@ -171,67 +173,62 @@ class Exporter:
             height=self.input_spec.height,
             width=self.input_spec.width,
             parity=self.options.parity_count,
+            pool=self.options.search_pool,
             calibration=self.options.calib_count,
             trial=self.config.data.trial,
         )
 
-    def judge(self, name: str, precision: str, reference: np.ndarray, candidate: np.ndarray) -> dict[str, Any]:
-        figures = parity_figures(reference, candidate, precision)
-        status = "ok" if figures["passed"] else "BELOW THE BAR"
-        self.log(f"  {name}: {describe(figures)} — {status}")
-        if not figures["passed"]:
-            self.failures.append(f"{name}: {describe(figures)}")
+    def judge(self, name: str, bar: Bar, reference: np.ndarray, candidate: np.ndarray) -> ParityFigures:
+        figures = parity_figures(reference, candidate, bar)
+        status = "ok" if figures.passed else "BELOW THE BAR"
+        self.log(f"  {name}: {figures.describe()} — {status}")
+        if not figures.passed:
+            self.failures.append(f"{name}: {figures.describe()}")
         return figures
 
     def export_modality(self, folder: Path, modality: Modality, trt_env: dict[str, str] | None) -> None:
-        options, spec = self.options, self.input_spec
         images = self.images(modality)
-        onnx_files: dict[str, Path] = {}
-        fp32_path = folder / onnx_file(modality, "fp32")
-        self.log(f"{modality}: exporting ONNX fp32 (opset {options.opset})")
-        export_onnx(self.model.branch(modality), fp32_path, height=spec.height, width=spec.width, opset=options.opset)
-        onnx_files["fp32"] = fp32_path
-        reference = _torch_embed(self.model, modality, images.parity)
-        source = {"reference": "torch fp32 branch of the run", "images_from": images.source, "backend": "ort-cpu"}
-        figures = self.judge(fp32_path.name, "fp32", reference, _ort_embed(fp32_path, images.parity))
-        self.artifacts.append(_artifact(folder, fp32_path.name, modality, "fp32", "onnx", parity={**source, **figures}))
-        if "fp16" in options.precisions:
-            path = folder / onnx_file(modality, "fp16")
-            self.log(f"{modality}: exporting ONNX fp16 (GeM, attention gates and normalisation kept in fp32)")
-            export_onnx(
-                half_branch(self.model, modality), path, height=spec.height, width=spec.width, opset=options.opset
-            )
-            islands = fp32_islands(check_onnx(path))
-            if not islands.islands_intact:
-                raise VireidError(f"{path.name} lost its fp32 islands ({islands}); refusing to ship it")
-            onnx_files["fp16"] = path
-            figures = self.judge(path.name, "fp16", reference, _ort_embed(path, images.parity))
-            note = {"note": "ONNX Runtime's CPU provider runs fp16 graphs with fp16 tensors between ops and fp32 math"}
+        embed = torch_embedder(self.model.branch(modality))
+        job = BranchExport(
+            model=self.model,
+            modality=modality,
+            folder=folder,
+            height=self.input_spec.height,
+            width=self.input_spec.width,
+            opset=self.options.opset,
+            images=images,
+            reference_pool=_in_chunks(embed, images.pool),
+            search=self.options.search,
+            log=self.log,
+        )
+        reference = _in_chunks(embed, images.parity)
+        for entry in self.graphs:
+            path = folder / entry.file(modality)
+            plan = entry.make(job, path, entry.bar, entry.for_tensorrt)
+            job.made[entry.key] = path
+            if entry.for_tensorrt:  # before any GPU is involved, whatever --engine says
+                import onnx
+
+                check_for_tensorrt(onnx.load(os.fspath(path)), path.name)
+            session = cpu_session(path, emulate_qdq=entry.emulate_qdq)
+            figures = self.judge(path.name, entry.bar, reference, session_embed(session, images.parity))
             self.artifacts.append(
-                _artifact(folder, path.name, modality, "fp16", "onnx", parity={**source, **note, **figures})
-            )
-        if "int8" in options.precisions:
-            batches = [images.calibration[i : i + 8] for i in range(0, len(images.calibration), 8)]
-            for flavour in FLAVOURS:
-                path = folder / onnx_file(modality, "int8", flavour)
-                self.log(f"{modality}: quantising int8 {flavour} on {len(images.calibration)} calibration images")
-                quantize(fp32_path, path, flavour, batches)
-                check_onnx(path)
-                figures = self.judge(path.name, "int8", reference, _ort_embed(path, images.parity))
-                self.artifacts.append(
-                    _artifact(
-                        folder,
-                        path.name,
-                        modality,
-                        "int8",
-                        "onnx",
-                        flavour=flavour,
-                        parity={**source, "calibration_images": len(images.calibration), **figures},
-                    )
+                _artifact(
+                    folder,
+                    path.name,
+                    modality,
+                    entry.precision,
+                    "onnx",
+                    flavour=entry.flavour,
+                    backends=entry.backends,
+                    parity=figures,
+                    parity_source=_parity_source(entry, images),
+                    plan=plan,
                 )
-            onnx_files["int8"] = folder / onnx_file(modality, "int8", "qdq-s8-symmetric")
+            )
+            _print_plan(self.log, path.name, plan)
         if trt_env is not None:
-            self.export_engines(folder, modality, onnx_files, reference, images, source)
+            self.export_engines(folder, modality, job.made, reference, images)
 
     def export_engines(
         self,
@@ -240,37 +237,45 @@ class Exporter:
         onnx_files: dict[str, Path],
         reference: np.ndarray,
         images: ModalityImages,
-        source: dict[str, str],
     ) -> None:
         from vireid_export.tensorrt_build import build_engine
         from vireid_runtime.backends.tensorrt import TensorRTEmbedder
 
-        spec, batch = self.input_spec, self.options.batch_range
+        spec_in, batch = self.input_spec, self.options.batch_range
         cache = folder / "timing.cache"
         previous = self.out / "timing.cache"
         if previous.is_file() and not cache.exists():
             shutil.copyfile(previous, cache)  # tactics timed by an earlier export on this GPU carry over
         for precision in self.options.precisions:
+            source = tensorrt_source(precision)
             plan = folder / f"{modality}.{precision}.plan"
-            self.log(f"{modality}: building TensorRT {precision} engine from {onnx_files[precision].name}")
+            self.log(f"{modality}: building TensorRT {precision} engine from {onnx_files[source.key].name}")
             record = build_engine(
-                onnx_files[precision],
+                onnx_files[source.key],
                 plan,
-                input_name=spec.name,
-                channels=spec.channels,
-                height=spec.height,
-                width=spec.width,
+                input_name=spec_in.name,
+                channels=spec_in.channels,
+                height=spec_in.height,
+                width=spec_in.width,
                 batch_min=batch.min,
                 batch_opt=batch.opt,
                 batch_max=batch.max,
                 timing_cache_path=cache,
                 log=self.log,
             )
-            artifact = _artifact(folder, plan.name, modality, precision, "plan", engine=record)
-            with TensorRTEmbedder(artifact, plan, spec, self.output_spec, batch) as embedder:
+            artifact = _artifact(folder, plan.name, modality, precision, "plan", engine=record, backends=("trt",))
+            with TensorRTEmbedder(artifact, plan, spec_in, self.output_spec, batch) as embedder:
                 candidate = embedder.embed(images.parity)
-            figures = self.judge(plan.name, precision, reference, candidate)
-            self.artifacts.append(Artifact(**{**asdict(artifact), "parity": {**source, "backend": "trt", **figures}}))
+            figures = self.judge(plan.name, source.bar, reference, candidate)
+            self.artifacts.append(
+                Artifact(
+                    **{
+                        **asdict_shallow(artifact),
+                        "parity": figures,
+                        "parity_source": f"torch fp32 branch vs the plan on {len(images.parity)} evaluation images",
+                    }
+                )
+            )
 
     def run(self) -> Manifest:
         options = self.options
@@ -306,7 +311,8 @@ class Exporter:
     def manifest(self, folder: Path, trt_env: dict[str, str] | None) -> Manifest:
         import onnx
 
-        opset = opset_of(onnx.load(os.fspath(folder / onnx_file("visible", "fp32")), load_external_data=False))
+        fp32_file = spec("fp32").file("visible")
+        opset = opset_of(onnx.load(os.fspath(folder / fp32_file), load_external_data=False))
         model_config = asdict(self.config.model)
         return Manifest(
             input=self.input_spec,
@@ -321,12 +327,38 @@ class Exporter:
                 "weights": self.options.weights,
             },
             data_root=self.config.data.root,
+            data_trial=self.config.data.trial,
             run_dir=str(self.run_dir.resolve()),
             tools={**_tool_versions(self.options.engine), **({"gpu": trt_env["gpu"]} if trt_env else {})},
-            parity_thresholds=THRESHOLDS,
             created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             vireid_version=__version__,
         )
+
+
+def asdict_shallow(record: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, nested records kept as they are (unlike `dataclasses.asdict`)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _in_chunks(embed: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, chunk: int = 16) -> np.ndarray:
+    return np.concatenate([embed(batch[i : i + chunk]) for i in range(0, len(batch), chunk)])
+
+
+def _parity_source(entry: PrecisionSpec, images: ModalityImages) -> str:
+    how = "ONNX Runtime CPU, Q/DQ emulated as a GPU computes it" if entry.emulate_qdq else "ONNX Runtime CPU"
+    return f"torch fp32 branch vs {how}, on {len(images.parity)} evaluation-split images"
+
+
+def _print_plan(log: Callable[[str], None], name: str, plan: PrecisionPlan | None) -> None:
+    if plan is None:
+        return
+    kept = ", ".join(layer.layer for layer in plan.kept) or "none"
+    log(
+        f"  {name}: {len(plan.kept)} of {plan.candidates} layers kept in {plan.kept_dtype} ({kept}); "
+        f"search {plan.search_seconds:.0f} s on {plan.search_images} training images: {plan.outcome}"
+    )
+    for row in plan.sensitivity[:5]:
+        log(f"    sensitivity {row.layer}: mean cosine lost {row.deficit_mean:.2e}, worst image {row.deficit_min:.2e}")
 
 
 def export_run(
@@ -337,11 +369,8 @@ def export_run(
 
 
 def parse_precisions(values: Sequence[str]) -> tuple[str, ...]:
-    """Requested precisions in canonical order. The fp32 ONNX is written whatever is asked: it is the reference
-    graph, and the int8 graphs are quantised from it; TensorRT plans are built only for the requested ones."""
-    unknown = [v for v in values if v not in PRECISIONS]
-    if unknown or not values:
-        raise VireidError(
-            f"--precision takes a comma-separated subset of {','.join(PRECISIONS)}, got {','.join(values)}"
-        )
-    return tuple(p for p in PRECISIONS if p in values)
+    """Requested precisions in canonical order (VireidError for unknown ones). The fp32 ONNX is written whatever
+    is asked (it is the reference, and the CPU int8 graph is quantised from it), and int8 brings fp16 with it
+    (the TensorRT int8 graph is the fp16 graph with Q/DQ); TensorRT plans are built for the asked ones only."""
+    graphs_for(values)
+    return tuple(p for p in ("fp32", "fp16", "int8") if p in values)

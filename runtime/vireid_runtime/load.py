@@ -10,15 +10,14 @@ from vireid_runtime.errors import ArtifactError
 from vireid_runtime.manifest import MODALITIES, PRECISIONS, Artifact, Manifest, read_manifest
 
 BACKENDS = ("ort-cpu", "ort-cuda", "ort-trt", "trt")
-INT8_CPU_FLAVOUR = "qdq-u8s8"
-INT8_TRT_FLAVOUR = "qdq-s8-symmetric"
 
 
 def select_artifact(manifest: Manifest, modality: str, backend: str, precision: str) -> Artifact:
-    """The file a backend runs: a plan for `trt`, an ONNX graph otherwise.
+    """The file a backend runs: the artifact of that modality and precision whose manifest entry names the backend.
 
-    For int8 on the CPU provider the unsigned-activation QDQ graph is preferred (faster there); TensorRT and
-    its ONNX Runtime provider take only the symmetric signed flavour.
+    The exporter records, per artifact, the backends it is meant for (docs/architecture.md, "Precisions"): a plan
+    for `trt`; for int8 the unsigned-activation graph for `ort-cpu` (fastest on its integer kernels) and the
+    symmetric one for TensorRT and the GPU providers.
     """
     if modality not in MODALITIES:
         raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
@@ -27,19 +26,12 @@ def select_artifact(manifest: Manifest, modality: str, backend: str, precision: 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     fmt = "plan" if backend == "trt" else "onnx"
-    found: Artifact | None
-    if precision == "int8" and fmt == "onnx":
-        preferred = INT8_CPU_FLAVOUR if backend == "ort-cpu" else INT8_TRT_FLAVOUR
-        found = manifest.find(modality, precision, fmt, preferred)
-        if found is None and backend == "ort-cpu":
-            found = manifest.find(modality, precision, fmt)
-    else:
-        found = manifest.find(modality, precision, fmt)
+    found = manifest.find(modality, precision, fmt, backend)
     if found is None:
         have = ", ".join(sorted({f"{a.precision} {a.format}" for a in manifest.artifacts if a.modality == modality}))
         hint = "--engine trt " if fmt == "plan" else ""
         raise ArtifactError(
-            f"no {precision} {fmt} for the {modality} branch in this export (it has: {have}); "
+            f"no {precision} {fmt} for the {modality} branch on {backend} in this export (it has: {have}); "
             f"re-run `vireid export {hint}--precision {precision}`"
         )
     return found

@@ -2,21 +2,31 @@
 
 One schema, defined here because the torch-free runtime must read it; the exporter builds these dataclasses and
 writes them. It records how to feed the graphs (input spec, preprocessing), what they return, which files exist
-for which modality / precision / backend, the checkpoint they came from, the tools and GPU that built them, and
-the parity figures measured at export time (DESIGN.md section 7).
+for which modality / precision and which backends each is meant for, the checkpoint they came from, the tools
+and GPU that built them, the parity figures measured at export time, and for fp16 and int8 the precision plan:
+which layers were kept in higher precision, why, and the per-layer sensitivity that decided it
+(docs/architecture.md, "Artifacts and manifest").
+
+Every record is a frozen dataclass; `manifest_from_dict` rebuilds nested records from their type hints, so a
+reader gets typed objects back, never nested dicts read by string keys.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import types
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vireid_runtime.errors import ArtifactError
+from vireid_runtime.parity import Bar, ParityFigures
 
 MANIFEST_FILE = "manifest.json"
-FORMAT = "vireid-artifacts/1"
+FORMAT = "vireid-artifacts/2"
+"""2: typed parity figures with norms, per-artifact backends, precision plans (kept layers, sensitivity)."""
 MODALITIES = ("visible", "infrared")
 PRECISIONS = ("fp32", "fp16", "int8")
 INPUT_NAME = "images"
@@ -56,6 +66,59 @@ class BatchRange:
 
 
 @dataclass(frozen=True)
+class KeptLayer:
+    """A layer that stays in higher precision than the rest of its graph, and why."""
+
+    layer: str
+    """The model's name for it: a convolution's module path, or "<block> residual add"."""
+    node: str
+    """The ONNX node."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class LayerSensitivity:
+    """What lowering one layer's precision alone costs the branch's output, on the calibration images."""
+
+    layer: str
+    node: str
+    deficit_mean: float
+    """1 - mean cosine to the reference when only this layer is in the lower precision."""
+    deficit_min: float
+    """1 - min cosine, same measurement."""
+
+
+@dataclass(frozen=True)
+class CalibrationScore:
+    """One int8 calibration method, measured with every layer quantised."""
+
+    method: str
+    cos_min: float
+    cos_mean: float
+
+
+@dataclass(frozen=True)
+class PrecisionPlan:
+    """How an fp16 or int8 graph was made: the search that chose what stays in higher precision."""
+
+    kept: tuple[KeptLayer, ...] = ()
+    kept_dtype: str = ""
+    """The precision the kept layers compute in: "fp32" (fp16 graphs) or the base graph's (int8 graphs)."""
+    candidates: int = 0
+    """Layers the search could lower (fp16: convolutions; int8: weighted ops and residual adds)."""
+    calibration: str = ""
+    """int8: the calibration method chosen (e.g. "percentile 99.99"); empty for fp16."""
+    calibration_scores: tuple[CalibrationScore, ...] = ()
+    sensitivity: tuple[LayerSensitivity, ...] = ()
+    """Per layer, most sensitive first; empty when the graph met its target without any layer kept."""
+    target: Bar | None = None
+    """What the search aimed at on the calibration images (the gate's bar, tightened by a margin)."""
+    search_images: int = 0
+    search_seconds: float = 0.0
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
 class Artifact:
     """One file of the export: an ONNX graph or a TensorRT plan for one modality and precision."""
 
@@ -67,7 +130,12 @@ class Artifact:
     bytes: int
     flavour: str = ""
     """int8 ONNX: "qdq-s8-symmetric" (what TensorRT consumes) or "qdq-u8s8" (faster on the CPU provider)."""
-    parity: dict[str, Any] = field(default_factory=dict)
+    backends: tuple[str, ...] = ()
+    """The backends this file is meant for, in preference order (the runtime picks by it)."""
+    parity: ParityFigures | None = None
+    parity_source: str = ""
+    """What the gate compared: reference, candidate backend and the images."""
+    plan: PrecisionPlan | None = None
     engine: dict[str, Any] = field(default_factory=dict)
     """TensorRT plans: gpu, compute_capability, tensorrt version, batch profile, build seconds."""
 
@@ -82,9 +150,9 @@ class Manifest:
     model: dict[str, Any]
     checkpoint: dict[str, Any]
     data_root: str = ""
+    data_trial: int = 1
     run_dir: str = ""
     tools: dict[str, str] = field(default_factory=dict)
-    parity_thresholds: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     vireid_version: str = ""
     format: str = FORMAT
@@ -92,11 +160,12 @@ class Manifest:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
 
-    def find(self, modality: str, precision: str, fmt: str, flavour: str | None = None) -> Artifact | None:
+    def find(self, modality: str, precision: str, fmt: str, backend: str | None = None) -> Artifact | None:
+        """The artifact of `modality` / `precision` / `fmt`; with `backend`, the one meant for that backend."""
         for artifact in self.artifacts:
-            if (artifact.modality, artifact.precision, artifact.format) == (modality, precision, fmt) and (
-                flavour is None or artifact.flavour == flavour
-            ):
+            if (artifact.modality, artifact.precision, artifact.format) != (modality, precision, fmt):
+                continue
+            if backend is None or backend in artifact.backends:
                 return artifact
         return None
 
@@ -104,34 +173,44 @@ class Manifest:
         return [p for p in PRECISIONS if any(a.precision == p and a.format == fmt for a in self.artifacts)]
 
 
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    """Rebuild `value` (parsed JSON) as the type `hint` describes: dataclasses, tuples and optionals."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return None if value is None else _convert(options[0], value, where)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)  # type: ignore[arg-type]
+    if origin is tuple and isinstance(value, list):
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
+        return tuple(value)
+    return value
+
+
 def _build(cls: type, values: Any, where: str) -> Any:
     if not isinstance(values, dict):
         raise ArtifactError(f"manifest: {where} must be an object")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ArtifactError(f"manifest: {where} has unknown fields {', '.join(unknown)}; re-export with this vireid")
     try:
-        if cls is InputSpec and "value_range" in values:
-            values = {**values, "value_range": tuple(values["value_range"])}
-        return cls(**values)
+        return cls(**{k: _convert(hints[k], v, f"{where}.{k}") for k, v in values.items()})
     except TypeError as err:
         raise ArtifactError(f"manifest: {where} is malformed ({err})") from None
 
 
 def manifest_from_dict(values: dict[str, Any]) -> Manifest:
-    if values.get("format") != FORMAT:
-        raise ArtifactError(f"manifest format {values.get('format')!r} is not {FORMAT!r}; re-export with this vireid")
-    artifacts = values.get("artifacts")
-    if not isinstance(artifacts, list):
+    if not isinstance(values, dict) or values.get("format") != FORMAT:
+        found = values.get("format") if isinstance(values, dict) else None
+        raise ArtifactError(f"manifest format {found!r} is not {FORMAT!r}; re-export with this vireid")
+    if not isinstance(values.get("artifacts"), list):
         raise ArtifactError("manifest: artifacts must be a list")
-    rest = {k: v for k, v in values.items() if k not in ("input", "output", "batch", "artifacts")}
-    try:
-        return Manifest(
-            input=_build(InputSpec, values.get("input"), "input"),
-            output=_build(OutputSpec, values.get("output"), "output"),
-            batch=_build(BatchRange, values.get("batch"), "batch"),
-            artifacts=tuple(_build(Artifact, a, f"artifacts[{i}]") for i, a in enumerate(artifacts)),
-            **rest,
-        )
-    except TypeError as err:
-        raise ArtifactError(f"manifest is malformed ({err})") from None
+    manifest: Manifest = _build(Manifest, values, "manifest")
+    return manifest
 
 
 def read_manifest(art_dir: str | Path) -> Manifest:

@@ -17,12 +17,14 @@ from vireid.config import DataConfig, RunConfig
 from vireid.errors import VireidError
 from vireid.io.rundir import load_config, save_run
 from vireid.models import build_model
-from vireid_export import pipeline
+from vireid_export import branch as branch_makers
 from vireid_export.fp16 import fp32_islands
 from vireid_export.images import gather_images
-from vireid_export.parity import THRESHOLDS, cosine_rows
 from vireid_export.pipeline import ExportOptions, export_run
+from vireid_export.precisions import BARS, REGISTRY
+from vireid_export.tensorrt_check import check_for_tensorrt
 from vireid_runtime.manifest import MANIFEST_FILE, manifest_from_dict, read_manifest
+from vireid_runtime.parity import cosine_rows
 
 QUIET = {"log": lambda _message: None}
 
@@ -59,7 +61,9 @@ def test_resnet50_mgsa_msam_fp32_export_matches_torch(tmp_path: Path, synthetic_
     generator = torch.Generator().manual_seed(1)
     for modality in ("visible", "infrared"):
         session = _session(art / f"{modality}.onnx")
-        generated = gather_images(synthetic_sysu, modality, height=288, width=144, parity=5, calibration=1).parity
+        generated = gather_images(
+            synthetic_sysu, modality, height=288, width=144, parity=5, pool=1, calibration=1
+        ).parity
         for batch in (torch.rand(1, 3, 288, 144, generator=generator), torch.from_numpy(generated)):
             with torch.no_grad():
                 expected = model.branch(modality)(batch).numpy()
@@ -67,7 +71,7 @@ def test_resnet50_mgsa_msam_fp32_export_matches_torch(tmp_path: Path, synthetic_
             assert actual.shape == expected.shape == (batch.shape[0], 1536)
             assert cosine_rows(expected, actual).min() >= 0.99999
         figures = manifest.find(modality, "fp32", "onnx").parity  # type: ignore[union-attr]
-        assert figures["passed"] and figures["cos_min"] >= 0.99999
+        assert figures is not None and figures.passed and figures.cos_min >= 0.99999
 
 
 def test_manifest_round_trips_and_holds_the_parity_figures(demo_export: Path) -> None:
@@ -80,57 +84,82 @@ def test_manifest_round_trips_and_holds_the_parity_figures(demo_export: Path) ->
     assert manifest.checkpoint["sha256"] and manifest.tools["onnxruntime"]
     files = {a.file for a in manifest.artifacts}
     for modality in ("visible", "infrared"):
-        expected = {f"{modality}.onnx", f"{modality}.fp16.onnx", f"{modality}.int8.onnx", f"{modality}.int8-cpu.onnx"}
-        assert expected <= files
+        assert {entry.file(modality) for entry in REGISTRY} <= files
     for artifact in manifest.artifacts:
-        parity = artifact.parity
-        assert parity["passed"] is True
-        assert {"cos_min", "cos_mean", "max_abs_diff", "images", "threshold"} <= set(parity)
-        assert parity["threshold"] == THRESHOLDS[artifact.precision]
+        entry = next(e for e in REGISTRY if e.file(artifact.modality) == artifact.file)
+        assert artifact.parity is not None and artifact.parity.passed
+        assert artifact.parity.bar == BARS[artifact.precision] and artifact.parity.norms_ok
+        assert artifact.backends == entry.backends and artifact.flavour == entry.flavour
+        assert "evaluation-split" in artifact.parity_source
         assert (demo_export / artifact.file).stat().st_size == artifact.bytes
+        if artifact.precision != "fp32":  # fp16 and int8 record the plan that made them
+            assert artifact.plan is not None and artifact.plan.target is not None
+            assert artifact.plan.candidates > 0 and artifact.plan.outcome
+    int8 = manifest.find("infrared", "int8", "onnx", "ort-trt")
+    assert int8 is not None and int8.plan is not None and int8.plan.calibration
+    assert {score.method for score in int8.plan.calibration_scores} >= {"minmax", "percentile 99.99"}
 
 
 def test_fp16_graph_keeps_its_fp32_islands(demo_export: Path) -> None:
+    manifest = read_manifest(demo_export)
     for modality in ("visible", "infrared"):
+        plan = manifest.find(modality, "fp16", "onnx").plan  # type: ignore[union-attr]
+        assert plan is not None
         report = fp32_islands(onnx.load(os.fspath(demo_export / f"{modality}.fp16.onnx")))
-        assert report.islands_intact, report
+        assert report.islands_intact(len(plan.kept)), report
         assert report.pows_total == 2 * 6  # GeM: x^p and ^(1/p) per part
-        assert report.sigmoids_total > 0 and report.convs_fp16 == report.convs_total
+        assert report.sigmoids_total > 0
     # the fp32 graph has no fp16 convolutions at all
     assert fp32_islands(onnx.load(os.fspath(demo_export / "visible.onnx"))).convs_fp16 == 0
 
 
-def test_int8_graphs_are_qdq_around_convs_and_close_to_fp32(demo_export: Path, synthetic_sysu: Path) -> None:
-    bar = THRESHOLDS["int8"]
+def test_int8_graphs_are_shaped_for_their_backends(demo_export: Path, synthetic_sysu: Path) -> None:
+    manifest = read_manifest(demo_export)
     for modality in ("visible", "infrared"):
-        spec = read_manifest(demo_export).input
+        spec = manifest.input
         images = gather_images(
-            synthetic_sysu, modality, height=spec.height, width=spec.width, parity=24, calibration=1, seed=7
+            synthetic_sysu, modality, height=spec.height, width=spec.width, parity=24, pool=1, calibration=1, seed=7
         ).parity
         reference = _session(demo_export / f"{modality}.onnx").run(None, {"images": images})[0]
         for name in (f"{modality}.int8.onnx", f"{modality}.int8-cpu.onnx"):
+            artifact = next(a for a in manifest.artifacts if a.file == name)
+            assert artifact.plan is not None
+            kept = {layer.node for layer in artifact.plan.kept}
             graph = onnx.load(os.fspath(demo_export / name))
             produced_by = {out: node for node in graph.graph.node for out in node.output}
-            stem, *convs = [n for n in graph.graph.node if n.op_type == "Conv"]
+            convs = [n for n in graph.graph.node if n.op_type == "Conv" and n.name not in kept]
             assert convs and all(produced_by[n.input[0]].op_type == "DequantizeLinear" for n in convs)
             assert all(produced_by[n.input[1]].op_type == "DequantizeLinear" for n in convs)
-            assert produced_by.get(stem.input[1]) is None, "the stem convolution stays in float (see int8.py)"
-            if name.endswith(".int8.onnx"):  # TensorRT flavour: symmetric, zero points all 0 and signed
-                zero_points = [i for i in graph.graph.initializer if i.name.endswith("_zero_point")]
-                assert zero_points and all(not onnx.numpy_helper.to_array(z).any() for z in zero_points)
-                for z in zero_points:  # biases are int32 (scale = input scale x weight scale), the rest int8
-                    bias = z.name.endswith("_bias_quantized_zero_point")
-                    assert z.data_type == (onnx.TensorProto.INT32 if bias else onnx.TensorProto.INT8), z.name
-            actual = _session(demo_export / name).run(None, {"images": images})[0]
-            cosine = cosine_rows(reference, actual)
-            assert cosine.min() >= bar["cos_min"] and cosine.mean() >= bar["cos_mean"], (name, cosine.min())
+            assert all(len(n.input) < 3 or n.input[2] not in produced_by for n in convs), "biases stay float"
+            zero_points = [i for i in graph.graph.initializer if i.name.endswith("_zero_point")]
+            assert zero_points
+            if name.endswith(".int8.onnx"):  # TensorRT flavour: symmetric int8, zero points 0, fp16 elsewhere
+                assert all(z.data_type == onnx.TensorProto.INT8 for z in zero_points)
+                assert all(not onnx.numpy_helper.to_array(z).any() for z in zero_points)
+                check_for_tensorrt(graph, name)
+                session = ort.InferenceSession(
+                    os.fspath(demo_export / name), _emulated(), providers=["CPUExecutionProvider"]
+                )
+            else:  # CPU flavour: unsigned activations
+                activation_zero_points = [z for z in zero_points if z.data_type == onnx.TensorProto.UINT8]
+                assert activation_zero_points
+                session = _session(demo_export / name)
+            cosine = cosine_rows(reference, session.run(None, {"images": images})[0])
+            bar = BARS["int8"]
+            assert cosine.min() >= bar.cos_min and cosine.mean() >= bar.cos_mean, (name, cosine.min())
+
+
+def _emulated() -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.disable_quant_qdq", "1")
+    return options
 
 
 def test_gate_fails_with_figures_when_parity_is_broken(
     tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = _randomised_run(tmp_path / "run", synthetic_sysu)
-    real_export = pipeline.export_onnx
+    real_export = branch_makers.export_onnx
 
     def export_then_perturb(branch: torch.nn.Module, path: Path, **kwargs: object) -> None:
         real_export(branch, path, **kwargs)  # type: ignore[arg-type]
@@ -138,7 +167,7 @@ def test_gate_fails_with_figures_when_parity_is_broken(
             for parameter in branch.parameters():
                 parameter.add_(0.05 * torch.randn_like(parameter))
 
-    monkeypatch.setattr(pipeline, "export_onnx", export_then_perturb)
+    monkeypatch.setattr(branch_makers, "export_onnx", export_then_perturb)
     art = tmp_path / "art"
     with pytest.raises(VireidError) as info:
         export_run(run, art, ExportOptions(parity_count=4), **QUIET)
@@ -147,7 +176,7 @@ def test_gate_fails_with_figures_when_parity_is_broken(
     assert not art.exists() and not list(tmp_path.glob(".art.partial-*"))
     # --no-verify writes it anyway, figures recorded as failing
     manifest = export_run(run, art, ExportOptions(parity_count=4, verify=False), **QUIET)
-    assert not manifest.find("visible", "fp32", "onnx").parity["passed"]  # type: ignore[union-attr]
+    assert not manifest.find("visible", "fp32", "onnx").parity.passed  # type: ignore[union-attr]
 
 
 def test_robustness(tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,13 +208,18 @@ def test_robustness(tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.Mo
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "quantize", interrupted)
+    monkeypatch.setattr(branch_makers, "quantize_branch", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        export_run(run, tmp_path / "fresh", ExportOptions(precisions=("fp32", "int8"), parity_count=4), **QUIET)
+        export_run(
+            run,
+            tmp_path / "fresh",
+            ExportOptions(precisions=("fp32", "int8"), parity_count=4, calib_count=4, search_pool=8),
+            **QUIET,
+        )
     assert not (tmp_path / "fresh").exists() and not list(tmp_path.glob(".fresh.partial-*"))
     monkeypatch.undo()
 
     manifest = export_run(run, occupied, ExportOptions(parity_count=4, force=True), **QUIET)
     assert not (occupied / "old.txt").exists() and (occupied / "manifest.json").is_file()
     assert {a.file for a in manifest.artifacts} == {"visible.onnx", "infrared.onnx"}
-    assert np.isfinite(manifest.find("infrared", "fp32", "onnx").parity["cos_min"])  # type: ignore[union-attr]
+    assert np.isfinite(manifest.find("infrared", "fp32", "onnx").parity.cos_min)  # type: ignore[union-attr]

@@ -35,12 +35,33 @@ def parity_rows(result: dict[str, Any]) -> list[list[str]]:
                     f"{_pct(metrics['R1'])} ({_delta(metrics['dR1'])})",
                     f"{_pct(metrics['mAP'])} ({_delta(metrics['dmAP'])})",
                     f"{_pct(metrics['mINP'])} ({_delta(metrics['dmINP'])})",
+                    _verdict(entry),
                 ]
             )
     return rows
 
 
-PARITY_HEADER = ["backend", "split", "cos min", "cos mean", "max |Δ|", "R1 % (Δ)", "mAP % (Δ)", "mINP % (Δ)"]
+def _verdict(entry: dict[str, Any]) -> str:
+    """Within the export's cosine bar and within 0.5 points of R1 / mAP, or what missed."""
+    misses = []
+    if entry.get("cosine_ok") is False:
+        misses.append("cosine")
+    if entry.get("retrieval_ok") is False:
+        misses.append("R1/mAP")
+    return "ok" if not misses else "MISSES " + " and ".join(misses)
+
+
+PARITY_HEADER = [
+    "backend",
+    "split",
+    "cos min",
+    "cos mean",
+    "max |Δ|",
+    "R1 % (Δ)",
+    "mAP % (Δ)",
+    "mINP % (Δ)",
+    "bars",
+]
 LATENCY_HEADER = [
     "backend",
     "branch",

@@ -17,13 +17,15 @@ from PIL import Image
 
 from vireid.bench.environment import fingerprint
 from vireid.bench.latency import measure
-from vireid.bench.parity import Embeddings, EvalImages, compare, embed_images, evaluation_images, retrieval
+from vireid.bench.parity import Embeddings, compare, embed_split, retrieval
 from vireid.data.images import load_image
 from vireid.errors import VireidError
+from vireid.eval.splits import EvaluationSplit, evaluation_split
 from vireid.progress import log as default_log
 
 if TYPE_CHECKING:
     from vireid_runtime.embedder import Embedder
+    from vireid_runtime.parity import Bar
 
 ALL_BACKENDS = ("torch", "ort-cpu", "ort-cuda", "ort-trt", "trt")
 
@@ -61,10 +63,16 @@ class Candidate:
     def name(self) -> str:
         return f"{self.backend} {self.precision}"
 
-    def embed_split(self, images: EvalImages, height: int, width: int) -> Embeddings:
+    def embed_split(self, split: EvaluationSplit, height: int, width: int) -> Embeddings:
         """Both modalities of the evaluation split, each through its own branch."""
         visible, infrared = self.embedders["visible"], self.embedders["infrared"]
-        return embed_images(visible.embed, infrared.embed, images, height, width, self.name)
+        return embed_split(visible.embed, infrared.embed, split, height, width, self.name)
+
+    @property
+    def bar(self) -> Bar | None:
+        """The bar the export held this artifact to (None for the reference itself)."""
+        parity = self.embedders["visible"].artifact.parity
+        return parity.bar if parity else None
 
     def close(self) -> None:
         for embedder in self.embedders.values():
@@ -125,7 +133,7 @@ def _candidates(
     return out
 
 
-def _latency_images(images: EvalImages, modality: str, count: int) -> list[Image.Image]:
+def _latency_images(images: EvaluationSplit, modality: str, count: int) -> list[Image.Image]:
     pool = images.visible if modality == "visible" else images.infrared
     return [load_image(s.path, s.modality) for s in pool[:count]]
 
@@ -139,7 +147,7 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
     root = options.data or manifest.data_root
     if not root or not Path(root).exists():
         raise VireidError(f"dataset {root or '(none recorded)'} not found; pass --data PATH")
-    images = evaluation_images(root)
+    images = evaluation_split(root, manifest.data_trial)
     height, width = manifest.input.height, manifest.input.width
     skipped: list[dict[str, str]] = []
     reference, reference_note = _reference(art_dir, manifest, options, log)
@@ -170,7 +178,7 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
             for candidate in candidates:
                 embeddings = candidate.embed_split(images, height, width)
                 entry = {"backend": candidate.backend, "precision": candidate.precision, "files": candidate.file}
-                result["parity"].append({**entry, **compare(ref_embeddings, embeddings, images)})
+                result["parity"].append({**entry, **compare(ref_embeddings, embeddings, images, candidate.bar)})
         for modality in options.latency_modalities:
             pictures = _latency_images(images, modality, max(options.batches))
             for candidate in candidates:

@@ -21,8 +21,9 @@ def export_cli(
         str,
         typer.Option(
             "--precision",
-            help="Comma-separated fp32,fp16,int8. The fp32 ONNX is always written (reference; int8 is quantised "
-            "from it); TensorRT engines are built for the listed precisions only.",
+            help="Comma-separated fp32,fp16,int8. The fp32 ONNX is always written (the reference; the CPU int8 "
+            "graph is quantised from it) and int8 brings fp16 (the TensorRT int8 graph is the fp16 graph with "
+            "Q/DQ); TensorRT engines are built for the listed precisions only.",
         ),
     ] = "fp32",
     batch: Annotated[
@@ -32,12 +33,44 @@ def export_cli(
         Path | None,
         typer.Option(
             "--calib-data",
-            help="Dataset root or image folder for int8 calibration and the parity gate (default: the run's dataset).",
+            help="Dataset root or image folder for calibration and the parity gate (default: the run's dataset). "
+            "Calibration and searches use its training split, the gate its evaluation split.",
         ),
     ] = None,
-    calib_count: Annotated[int, typer.Option("--calib-count", help="int8 calibration images per modality.")] = 64,
-    parity_count: Annotated[int, typer.Option("--parity-count", help="Parity-gate images per modality.")] = 32,
-    opset: Annotated[int, typer.Option("--opset", help="ONNX opset (>= 18).")] = 18,
+    calib_count: Annotated[
+        int, typer.Option("--calib-count", help="Training images per branch that set the int8 activation ranges.")
+    ] = 64,
+    search_pool: Annotated[
+        int,
+        typer.Option(
+            "--search-pool", help="Training images per branch the fp16 and int8 searches must hold their target on."
+        ),
+    ] = 256,
+    search_images: Annotated[
+        int,
+        typer.Option("--search-images", help="Images per-layer sensitivity is measured on (half the pool's hardest)."),
+    ] = 64,
+    search_margin: Annotated[
+        float,
+        typer.Option(
+            "--search-margin",
+            help="The searches aim this fraction of the way from the gate's bar to 1 (int8 bar 0.99 -> 0.9925 at "
+            "0.25), so that the gate holds on evaluation images they never saw.",
+        ),
+    ] = 0.25,
+    search_budget: Annotated[
+        float, typer.Option("--search-budget", help="Seconds per graph for the fp16 / int8 search.")
+    ] = 900.0,
+    calibration: Annotated[
+        str | None,
+        typer.Option(
+            "--calibration",
+            help="int8 calibration methods to try, comma-separated: minmax, 'percentile 99.999', 'percentile "
+            "99.99', 'percentile 99.9', entropy (default: all but entropy). The best measured one is kept.",
+        ),
+    ] = None,
+    parity_count: Annotated[int, typer.Option("--parity-count", help="Parity-gate images per branch.")] = 32,
+    opset: Annotated[int, typer.Option("--opset", help="ONNX opset (>= 18; int8 needs >= 19).")] = 19,
     weights: Annotated[
         str, typer.Option("--weights", help="best (the selected checkpoint, default) or final.")
     ] = "best",
@@ -46,34 +79,48 @@ def export_cli(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing, non-empty ART_DIR.")] = False,
 ) -> None:
-    """Export model.branch("visible") and model.branch("infrared") of a run, each to its own graph.
+    """Export model.branch("visible") and model.branch("infrared") of a run, each to its own graphs.
 
-    Writes visible.onnx / infrared.onnx (fp32, dynamic batch, single file), *.fp16.onnx, *.int8.onnx (QDQ,
-    symmetric: TensorRT's input), *.int8-cpu.onnx (QDQ u8s8: fastest on the CPU provider), *.{precision}.plan
-    with --engine trt, and manifest.json. Every file is compared with the torch branch on real images; below
-    the per-precision bar (fp32: cosine >= 0.99999) the export is refused with the figures. Nothing is left
-    half-written: the folder appears only when everything passed.
+    Writes visible.onnx / infrared.onnx (fp32, dynamic batch, single file), *.fp16.onnx (BatchNorm folded in
+    fp32; the convolutions that measurement shows fragile stay fp32), *.int8.onnx (symmetric Q/DQ on the fp16
+    graph: TensorRT's input), *.int8-cpu.onnx (u8s8 Q/DQ: fastest on the CPU provider), *.{precision}.plan with
+    --engine trt, and manifest.json. int8 picks its calibration method and the fewest layers to keep in float
+    by measuring on training images. Every file is then compared with the torch branch on evaluation images;
+    below its bar (fp32 cosine >= 0.99999, fp16 >= 0.999, int8 >= 0.99 min and 0.995 mean) the export is
+    refused with the figures. Nothing is left half-written: the folder appears only when everything passed.
     """
-    from vireid_export.pipeline import ExportOptions, export_run, parse_precisions
+    from vireid_export.branch import SearchOptions
+    from vireid_export.pipeline import ExportOptions, export_run, parse_calibration, parse_precisions
 
+    methods = parse_calibration(csv_list(calibration, "--calibration")) if calibration else ()
     options = ExportOptions(
         engine=engine,
         precisions=parse_precisions(csv_list(precision, "--precision")),
         batches=tuple(csv_ints(batch, "--batch")),
         calib_data=str(calib_data) if calib_data else None,
         calib_count=calib_count,
+        search_pool=search_pool,
         parity_count=parity_count,
         opset=opset,
         verify=not no_verify,
         force=force,
         weights=weights,
+        search=SearchOptions(
+            margin=search_margin,
+            budget_s=search_budget,
+            search_images=search_images,
+            methods=methods,
+        ),
     )
     manifest = export_run(run_dir, out, options)
     typer.echo(f"wrote {len(manifest.artifacts)} artifacts and manifest.json to {out}")
     for artifact in manifest.artifacts:
         parity = artifact.parity
-        status = "ok" if parity.get("passed") else "BELOW BAR (--no-verify)"
+        status = "ok" if parity and parity.passed else "BELOW BAR (--no-verify)"
+        kept = f"  {len(artifact.plan.kept)} layers kept in float" if artifact.plan else ""
+        cos_min = parity.cos_min if parity else float("nan")
+        cos_mean = parity.cos_mean if parity else float("nan")
         typer.echo(
-            f"  {artifact.file:<28} {artifact.bytes / 1e6:7.1f} MB  cos min {parity.get('cos_min', float('nan')):.6f}"
-            f"  mean {parity.get('cos_mean', float('nan')):.6f}  {status}"
+            f"  {artifact.file:<24} {artifact.bytes / 1e6:7.1f} MB  cos min {cos_min:.6f}  mean {cos_mean:.6f}"
+            f"  {status}{kept}"
         )

@@ -7,6 +7,8 @@ concatenation of the part features, computed in float32.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,18 +38,16 @@ class PCBHead(nn.Module):
         self.reductions = nn.ModuleList(_reduction(in_channels, part_dim) for _ in range(parts))
         self.classifiers = nn.ModuleList(_classifier(part_dim, num_classes) for _ in range(parts))
 
-    @property
-    def dtype(self) -> torch.dtype:
-        """The weights' dtype: float32, or float16 for the fp16 export (inputs are cast to it)."""
-        return next(self.reductions.parameters()).dtype
-
     def part_features(self, x: torch.Tensor) -> torch.Tensor:
         """N x C x H x W -> N x parts x part_dim (before normalisation)."""
         features = [
             reduce(self.pool(strip).to(strip.dtype)).flatten(1)
             for reduce, strip in zip(self.reductions, split_rows(x, self.parts), strict=True)
         ]
-        return torch.stack(features, dim=1)
+        # A mixed-precision export may keep one reduction in float32 (docs/architecture.md, "Precisions"): stack
+        # in the widest dtype, with explicit casts, so the exported Concat is well typed and nothing is narrowed.
+        dtype = functools.reduce(torch.promote_types, (f.dtype for f in features))
+        return torch.stack([f.to(dtype) for f in features], dim=1)
 
     def part_logits(self, part_features: torch.Tensor) -> torch.Tensor:
         """N x parts x part_dim -> N x parts x num_classes."""

@@ -41,6 +41,15 @@ def _normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.
     return (x.float() - mean) / std
 
 
+def _first_weights_dtype(stages: ResNetStages) -> torch.dtype:
+    """The dtype the first convolution computes in: what the normalised images are cast to.
+
+    A half-precision model takes half inputs; a mixed-precision export (docs/architecture.md, "Precisions") may
+    keep the stem in float32 while the rest is fp16, and then the images must reach it unrounded.
+    """
+    return next(stages.parameters()).dtype
+
+
 class ReidBranch(nn.Module):
     """One modality's path through a TwoStreamReID; shares (does not copy) the model's modules."""
 
@@ -59,7 +68,7 @@ class ReidBranch(nn.Module):
         self.head = model.head
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = _normalise(images, self.mean, self.std).to(self.head.dtype)
+        x = _normalise(images, self.mean, self.std).to(_first_weights_dtype(self.stem))
         for stage in range(NUM_STAGES):
             x = (self.stem if stage < self.share_from else self.trunk).run(stage, x)
             if stage == ATTENTION_AFTER_STAGE:
@@ -97,9 +106,9 @@ class TwoStreamReID(nn.Module):
 
     def forward(self, visible: torch.Tensor, infrared: torch.Tensor) -> ReidOutput:
         """Both modalities at once; the outputs are for the concatenated batch [visible; infrared]."""
-        dtype = self.head.dtype
-        xv = _normalise(visible, self.mean, self.std).to(dtype)
-        xi = _normalise(infrared, self.mean, self.std).to(dtype)
+        # share_from >= 1 (the config checks it): the stem always holds conv1.
+        xv = _normalise(visible, self.mean, self.std).to(_first_weights_dtype(self.visible_stem))
+        xi = _normalise(infrared, self.mean, self.std).to(_first_weights_dtype(self.infrared_stem))
         n_visible = xv.shape[0]
         joint: torch.Tensor | None = None  # the concatenated batch, once a shared stage is reached
         for stage in range(NUM_STAGES):

@@ -24,10 +24,13 @@ PROVIDERS = {
 }
 
 
-def provider_options(
-    backend: str, precision: str, input_spec: InputSpec, batch: BatchRange, cache_dir: Path
-) -> dict[str, Any]:
-    """Sensible defaults: an engine and timing cache beside the artifacts for TensorRT, and its batch profile."""
+def provider_options(backend: str, input_spec: InputSpec, batch: BatchRange, cache_dir: Path) -> dict[str, Any]:
+    """Sensible defaults: an engine and timing cache beside the artifacts for TensorRT, and its batch profile.
+
+    Precision is not an option here: it lives in the graph (fp16 tensors, Q/DQ nodes), and ONNX Runtime builds a
+    strongly typed TensorRT network only when `trt_fp16_enable` and `trt_int8_enable` are both off, so that
+    TensorRT runs exactly the graph that passed the export's gate (docs/architecture.md, "Precisions").
+    """
     if backend == "ort-cuda":
         return {"device_id": 0, "cudnn_conv_algo_search": "EXHAUSTIVE"}
     if backend == "ort-trt":
@@ -38,8 +41,6 @@ def provider_options(
             "trt_engine_cache_path": str(cache_dir),
             "trt_timing_cache_enable": True,
             "trt_timing_cache_path": str(cache_dir),
-            "trt_fp16_enable": precision == "fp16",
-            "trt_int8_enable": precision == "int8",
             "trt_max_workspace_size": 4 << 30,
             "trt_profile_min_shapes": f"{input_spec.name}:{batch.min}x{shape}",
             "trt_profile_opt_shapes": f"{input_spec.name}:{batch.opt}x{shape}",
@@ -77,7 +78,7 @@ class OrtEmbedder(Embedder):
         cache_dir = path.parent / "ort-trt-cache"
         if backend == "ort-trt":
             cache_dir.mkdir(exist_ok=True)
-        opts = provider_options(backend, artifact.precision, input_spec, batch, cache_dir)
+        opts = provider_options(backend, input_spec, batch, cache_dir)
         try:
             self.session = ort.InferenceSession(os.fspath(path), sess_options=options, providers=[(provider, opts)])
         except Exception as err:  # onnxruntime raises its own Fail / InvalidGraph types

@@ -1,0 +1,130 @@
+"""One branch's export, graph by graph: the context every precision's maker receives, and the makers.
+
+A maker writes its graph into the staging folder and returns the precision plan it followed (none for fp32).
+The registry (`precisions.py`) says which maker makes which file; the pipeline runs them in registry order,
+so a graph's base (the fp16 graph under the TensorRT int8 graph) is always made first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from vireid.errors import VireidError
+from vireid.io.atomic import atomic_path
+from vireid.models import Modality, TwoStreamReID
+from vireid_export.fp16 import fp32_islands, mixed_precision_branch
+from vireid_export.fp16_search import plan_fp16
+from vireid_export.images import ModalityImages
+from vireid_export.int8.calibration import CalibrationMethod
+from vireid_export.int8.flavours import Int8Flavour
+from vireid_export.int8.search import Int8Job, quantize_branch
+from vireid_export.onnx_graph import check_onnx, export_onnx
+from vireid_runtime.manifest import PrecisionPlan
+from vireid_runtime.parity import Bar
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How hard the fp16 and int8 searches try (docs/architecture.md, "Precision searches")."""
+
+    margin: float = 0.5
+    """The searches aim this fraction of the way from the gate's bar to 1, on training images, so that the
+    gate, on evaluation images they never saw, still holds."""
+    budget_s: float = 900.0
+    """Seconds per graph; a search that runs out keeps what it has and the gate decides."""
+    search_images: int = 64
+    """Images per-layer sensitivities are measured on (half of them the pool's hardest)."""
+    methods: tuple[CalibrationMethod, ...] = ()
+    """int8 calibration methods to try; empty means the default set."""
+
+
+@dataclass
+class BranchExport:
+    model: TwoStreamReID
+    modality: Modality
+    folder: Path
+    height: int
+    width: int
+    opset: int
+    images: ModalityImages
+    reference_pool: np.ndarray
+    """The torch fp32 branch's embeddings of `images.pool`."""
+    search: SearchOptions
+    log: Callable[[str], None]
+    made: dict[str, Path] = field(default_factory=dict)
+    """Registry key -> graph written so far for this branch."""
+
+    def path(self, file: str) -> Path:
+        return self.folder / file
+
+
+Maker = Callable[[BranchExport, Path, Bar, bool], "PrecisionPlan | None"]
+"""(branch, output path, the gate's bar, whether TensorRT will consume it) -> the plan followed."""
+
+
+def make_fp32(job: BranchExport, out: Path, _bar: Bar, _for_tensorrt: bool) -> PrecisionPlan | None:
+    job.log(f"{job.modality}: exporting ONNX fp32 (opset {job.opset})")
+    export_onnx(job.model.branch(job.modality), out, height=job.height, width=job.width, opset=job.opset)
+    return None
+
+
+def make_fp16(job: BranchExport, out: Path, bar: Bar, _for_tensorrt: bool) -> PrecisionPlan | None:
+    images = job.images.calibration  # fp16 losses are spread evenly; a calibration-sized draw measures them
+    job.log(f"{job.modality}: fp16 plan on {len(images)} training images (BatchNorm folded in fp32)")
+    plan = plan_fp16(
+        job.model,
+        job.modality,
+        images,
+        bar.tightened(job.search.margin),
+        budget_s=job.search.budget_s,
+        log=job.log,
+    )
+    kept = [layer.layer for layer in plan.kept]
+    job.log(f"{job.modality}: exporting ONNX fp16 ({len(kept)} convolutions kept fp32: {', '.join(kept) or 'none'})")
+    branch = mixed_precision_branch(job.model, job.modality, kept)
+    export_onnx(branch, out, height=job.height, width=job.width, opset=job.opset)
+    islands = fp32_islands(check_onnx(out))
+    if not islands.islands_intact(len(kept)):
+        raise VireidError(f"{out.name} lost its fp32 islands ({islands}); refusing to ship it")
+    return plan
+
+
+def int8_maker(flavour: Int8Flavour) -> Maker:
+    def make_int8(job: BranchExport, out: Path, bar: Bar, _for_tensorrt: bool) -> PrecisionPlan | None:
+        base = job.made.get(flavour.base)
+        if base is None:
+            raise VireidError(f"int8 {flavour.name} quantises the {flavour.base} graph, which was not made first")
+        images = job.images
+        job.log(
+            f"{job.modality}: int8 {flavour.name} from the {flavour.base} graph: {images.calibration_count} "
+            f"calibration images, {len(images.pool)} training images to hold on"
+        )
+        extra = {"methods": job.search.methods} if job.search.methods else {}
+        quantized, plan = quantize_branch(
+            Int8Job(
+                base_onnx=base,
+                flavour=flavour,
+                calibration=images.calibration,
+                pool=images.pool,
+                reference=job.reference_pool,
+                target=bar.tightened(job.search.margin),
+                budget_s=job.search.budget_s,
+                search_size=job.search.search_images,
+                **extra,  # type: ignore[arg-type]
+            ),
+            log=job.log,
+        )
+        with atomic_path(out) as tmp:
+            onnx.save(quantized, os.fspath(tmp))
+            check_onnx(tmp)
+        kept = ", ".join(layer.layer for layer in plan.kept) or "none"
+        job.log(f"{job.modality}: {out.name}: calibration {plan.calibration}; kept in {plan.kept_dtype}: {kept}")
+        return plan
+
+    return make_int8

@@ -1,0 +1,128 @@
+"""The precision registry: every graph `vireid export` can write, in one place (docs/architecture.md).
+
+Each entry says which `--precision` asks for it, its file, the bar its gate holds it to, how it is made, which
+backends it is meant for (written into manifest.json, where the runtime picks by it), whether TensorRT consumes
+it (then `tensorrt_check` vets it and `--engine trt` builds a plan from it), and how the gate runs it on the
+CPU. A new precision or flavour is one entry here and one maker in `branch.py`.
+
+Entries are in dependency order: each graph's base is made before it (fp16 before the TensorRT int8 graph).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vireid.errors import VireidError
+from vireid_export.branch import Maker, int8_maker, make_fp16, make_fp32
+from vireid_export.int8 import flavours
+from vireid_runtime.manifest import PRECISIONS
+from vireid_runtime.parity import Bar
+
+BARS = {
+    "fp32": Bar(cos_min=0.99999, cos_mean=0.999995),
+    "fp16": Bar(cos_min=0.999, cos_mean=0.9995),
+    "int8": Bar(cos_min=0.99, cos_mean=0.995),
+}
+"""Cosine to the torch fp32 branch, min / mean. fp32: only operation order and fusions differ; fp16: a 10-bit
+mantissa, with the fragile layers kept fp32; int8: 8-bit steps, with the most sensitive layers kept in float."""
+
+
+@dataclass(frozen=True)
+class PrecisionSpec:
+    key: str
+    precision: str
+    """The `--precision` value that asks for it: fp32, fp16 or int8."""
+    flavour: str
+    suffix: str
+    made_by: str
+    backends: tuple[str, ...]
+    for_tensorrt: bool
+    make: Maker
+    emulate_qdq: bool = False
+    """The gate runs its Q/DQ emulated (what a GPU computes), not through the CPU's integer kernels."""
+    base: str = ""
+    """The registry key of the graph it is made from, if any."""
+
+    @property
+    def bar(self) -> Bar:
+        return BARS[self.precision]
+
+    def file(self, modality: str) -> str:
+        return f"{modality}{self.suffix}"
+
+
+REGISTRY: tuple[PrecisionSpec, ...] = (
+    PrecisionSpec(
+        key="fp32",
+        precision="fp32",
+        flavour="",
+        suffix=".onnx",
+        made_by="the torch branch through the dynamo exporter; the reference every other graph is judged against",
+        backends=("ort-cpu", "ort-cuda", "ort-trt"),
+        for_tensorrt=True,
+        make=make_fp32,
+    ),
+    PrecisionSpec(
+        key="fp16",
+        precision="fp16",
+        flavour="",
+        suffix=".fp16.onnx",
+        made_by="BatchNorm folded in fp32, convolutions in fp16 except those the magnitude rule or the measured "
+        "search keeps fp32; GeM, attention gates and normalisations fp32",
+        backends=("ort-cuda", "ort-trt", "ort-cpu"),
+        for_tensorrt=True,
+        make=make_fp16,
+    ),
+    PrecisionSpec(
+        key="int8",
+        precision="int8",
+        flavour=flavours.TENSORRT.name,
+        suffix=".int8.onnx",
+        made_by="the fp16 graph with symmetric Q/DQ on weighted-op inputs and skip-add residuals, biases float, "
+        "calibration method and float layers chosen by measurement",
+        backends=("ort-trt", "ort-cuda"),
+        for_tensorrt=True,
+        make=int8_maker(flavours.TENSORRT),
+        emulate_qdq=True,
+        base="fp16",
+    ),
+    PrecisionSpec(
+        key="int8-cpu",
+        precision="int8",
+        flavour=flavours.CPU.name,
+        suffix=".int8-cpu.onnx",
+        made_by="the fp32 graph with u8 activations and 7-bit s8 per-channel weights (ONNX Runtime's CPU "
+        "kernels), calibration method and float layers chosen by measurement",
+        backends=("ort-cpu",),
+        for_tensorrt=False,
+        make=int8_maker(flavours.CPU),
+        base="fp32",
+    ),
+)
+
+
+def spec(key: str) -> PrecisionSpec:
+    for entry in REGISTRY:
+        if entry.key == key:
+            return entry
+    raise KeyError(key)
+
+
+def graphs_for(precisions: Sequence[str]) -> list[PrecisionSpec]:
+    """The graphs an export of `precisions` writes: the asked ones, fp32 always, and every base they need."""
+    unknown = [p for p in precisions if p not in PRECISIONS]
+    if unknown or not precisions:
+        raise VireidError(
+            f"--precision takes a comma-separated subset of {','.join(PRECISIONS)}, got {','.join(precisions)}"
+        )
+    wanted = {entry.key for entry in REGISTRY if entry.precision in precisions or entry.key == "fp32"}
+    for entry in reversed(REGISTRY):
+        if entry.key in wanted and entry.base:
+            wanted.add(entry.base)
+    return [entry for entry in REGISTRY if entry.key in wanted]
+
+
+def tensorrt_source(precision: str) -> PrecisionSpec:
+    """The graph a TensorRT plan of `precision` is built from."""
+    return next(entry for entry in REGISTRY if entry.precision == precision and entry.for_tensorrt)
