@@ -1,4 +1,4 @@
-"""Fetch and patch the TensorRT type stubs, then prove mypy uses them (DESIGN.md section 9).
+"""Fetch and patch the TensorRT type stubs, then prove mypy uses them (docs/architecture.md, "Static checks").
 
 TensorRT cannot be installed on machines without its NVIDIA index, so the TensorRT code is checked statically
 against `tensorrt-stubs`. The stubs are installed with `--no-deps` (the package depends on TensorRT itself) into

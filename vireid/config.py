@@ -1,6 +1,6 @@
 """Configuration: validated, frozen dataclasses grouped as the TOML tables of a run's `config.toml`.
 
-`ModelConfig` is the contract of DESIGN.md section 2: everything needed to rebuild the network from a run
+`ModelConfig` is the contract of docs/architecture.md, "The model": everything needed to rebuild the network from a run
 directory alone. `DataConfig` and `TrainConfig` carry the paper's recipe (section 6). Loading is strict: an
 unknown key or a value of the wrong type or range raises `VireidError` naming the key, before any work starts.
 This module imports no torch, so the CLI can parse and validate configs instantly.
@@ -117,7 +117,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The optimisation recipe of DESIGN.md section 6 (hetero-center triplet baseline + the paper)."""
+    """The optimisation recipe of docs/architecture.md, "Training" (hetero-center triplet baseline + the paper)."""
 
     epochs: int = 60
     lr: float = 0.1

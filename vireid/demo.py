@@ -74,6 +74,7 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     from vireid.eval.runs import evaluate_runs, write_report
     from vireid.search.engine import search
     from vireid.search.ranked_list import draw_ranked_list
+    from vireid_export.branch import SearchOptions
     from vireid_export.pipeline import ExportOptions, export_run
 
     out = options.out
@@ -94,9 +95,18 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     )
     write_report(report, run)
     manifest = steps.run(
-        "export both branches: ONNX fp32 and int8",
+        "export both branches: ONNX fp32, fp16 and int8",
         lambda: export_run(
-            run, artifacts, ExportOptions(precisions=("fp32", "int8"), batches=(1, 8, 32), calib_count=48), log=log
+            run,
+            artifacts,
+            ExportOptions(
+                precisions=("fp32", "int8"),
+                batches=(1, 8, 32),
+                calib_count=48,
+                search_pool=96,
+                search=SearchOptions(search_images=32, budget_s=120),
+            ),
+            log=log,
         ),
     )
     bench = steps.run(

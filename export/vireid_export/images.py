@@ -87,7 +87,7 @@ def gather_images(
         cut = min(parity, len(shuffled) // 2)
         evaluation, training = shuffled[:cut], shuffled[cut:]
         source = f"image folder {root} (split into disjoint gate and calibration images)"
-    if not evaluation or not training:
+    if not evaluation or (pool and not training):
         raise VireidError(f"{root} has no {modality} images in its evaluation or training split")
     pooled = _pick(training, max(pool, calibration), seed + 1)
     return ModalityImages(

@@ -167,14 +167,15 @@ class Exporter:
             raise VireidError(
                 f"the run's dataset {root} is gone; pass --calib-data PATH (a dataset or a folder of images)"
             )
+        searched = any(entry.key != "fp32" for entry in self.graphs)  # fp32 alone needs no training images
         return gather_images(
             root,
             modality,
             height=self.input_spec.height,
             width=self.input_spec.width,
             parity=self.options.parity_count,
-            pool=self.options.search_pool,
-            calibration=self.options.calib_count,
+            pool=self.options.search_pool if searched else 0,
+            calibration=self.options.calib_count if searched else 0,
             trial=self.config.data.trial,
         )
 
@@ -197,7 +198,7 @@ class Exporter:
             width=self.input_spec.width,
             opset=self.options.opset,
             images=images,
-            reference_pool=_in_chunks(embed, images.pool),
+            reference_pool=_in_chunks(embed, images.pool) if len(images.pool) else np.zeros((0, self.output_spec.dim)),
             search=self.options.search,
             log=self.log,
         )

@@ -1,4 +1,6 @@
-"""Build a TensorRT engine (plan) from an exported ONNX branch, on the GPU that will run it (DESIGN.md section 7).
+"""Build a TensorRT engine (plan) from an exported ONNX branch, on the GPU that will run it.
+
+See docs/architecture.md, "TensorRT".
 
 Why it is built this way:
 - Precision lives in the ONNX: the fp32 graph, the fp16 graph (with GeM, the attention gates and the final

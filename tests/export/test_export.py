@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -161,13 +162,14 @@ def test_gate_fails_with_figures_when_parity_is_broken(
     run = _randomised_run(tmp_path / "run", synthetic_sysu)
     real_export = branch_makers.export_onnx
 
-    def export_then_perturb(branch: torch.nn.Module, path: Path, **kwargs: object) -> None:
-        real_export(branch, path, **kwargs)  # type: ignore[arg-type]
-        with torch.no_grad():  # the torch reference now differs from the graph just written
-            for parameter in branch.parameters():
+    def export_perturbed(branch: torch.nn.Module, path: Path, **kwargs: object) -> None:
+        noisy = copy.deepcopy(branch)
+        with torch.no_grad():  # the graph written now differs from the torch reference
+            for parameter in noisy.parameters():
                 parameter.add_(0.05 * torch.randn_like(parameter))
+        real_export(noisy, path, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(branch_makers, "export_onnx", export_then_perturb)
+    monkeypatch.setattr(branch_makers, "export_onnx", export_perturbed)
     art = tmp_path / "art"
     with pytest.raises(VireidError) as info:
         export_run(run, art, ExportOptions(parity_count=4), **QUIET)

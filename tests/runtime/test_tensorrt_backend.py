@@ -27,7 +27,7 @@ BATCH = BatchRange(min=2, opt=4, max=8)
 
 
 def plan_artifact(engine: dict[str, Any], size: int = 4) -> Artifact:
-    return Artifact("visible", "fp32", "plan", "visible.fp32.plan", "0" * 64, size, engine=engine)
+    return Artifact("visible", "fp32", "plan", "visible.fp32.plan", "0" * 64, size, backends=("trt",), engine=engine)
 
 
 def construct(tmp_path: Path, engine: dict[str, Any] | None = None) -> TensorRTEmbedder:

@@ -1,4 +1,4 @@
-"""Datasets (DESIGN.md section 4): readers for SYSU-MM01 and RegDB, checks, previews and a synthetic generator.
+"""Datasets (docs/architecture.md, "Data"): readers for SYSU-MM01 and RegDB, checks, previews and a synthetic generator.
 
 - `sample`: `Sample(path, pid, camid, modality)`, what every reader returns;
 - `sysu`, `regdb`: the two benchmarks' on-disk layouts and evaluation protocols (query / gallery / trials);

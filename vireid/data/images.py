@@ -2,8 +2,8 @@
 
 Visible images are converted to RGB. Infrared images (SYSU-MM01 cameras 3 and 6, RegDB thermal) are read as
 grey and replicated to three channels, whatever their storage mode, so the infrared branch always sees
-R == G == B (DESIGN.md section 2). A truncated or undecodable file is a `VireidError` naming the path instead
-of a PIL traceback from a DataLoader worker.
+R == G == B (docs/architecture.md, "The model"). A truncated or undecodable file is a `VireidError` naming
+the path instead of a PIL traceback from a DataLoader worker.
 """
 
 from __future__ import annotations

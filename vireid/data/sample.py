@@ -1,4 +1,4 @@
-"""One dataset image as the readers hand it out: `Sample(path, pid, camid, modality)` (DESIGN.md section 4).
+"""One dataset image as the readers hand it out: `Sample(path, pid, camid, modality)` (docs/architecture.md, "Data").
 
 Readers (`SYSUMM01`, `RegDB`) return lists of samples with absolute paths and the dataset's own identity
 labels; they never resize, copy or relabel anything on disk. Relabelling to 0..N-1 is the trainer's job.

@@ -1,4 +1,4 @@
-"""Image transforms of the training recipe (DESIGN.md section 6): resize, pad 10 + random crop, flip.
+"""Image transforms of the training recipe (docs/architecture.md, "Training"): resize, pad 10 + random crop, flip.
 
 Both transforms take the RGB PIL image of `vireid.data.images.load_image` and return a float32 tensor
 3 x H x W in [0, 1]. ImageNet mean/std normalisation is *not* done here: it lives inside the model, so exported

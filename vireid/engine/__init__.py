@@ -1,1 +1,1 @@
-"""Training: the paper's recipe (DESIGN.md section 6), exact resume, DDP."""
+"""Training: the paper's recipe (docs/architecture.md, "Training"), exact resume, DDP."""

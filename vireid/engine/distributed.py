@@ -1,7 +1,7 @@
 """Multi-process training with torchrun: process group set-up, rank-0-only writes, metric reduction.
 
 `torchrun --nproc-per-node N -m vireid train ...` sets RANK / WORLD_SIZE / LOCAL_RANK; without them training
-runs in one process. gloo on CPU, nccl on GPU (DESIGN.md section 6).
+runs in one process. gloo on CPU, nccl on GPU (docs/architecture.md, "Training").
 """
 
 from __future__ import annotations

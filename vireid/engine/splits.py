@@ -1,8 +1,9 @@
-"""Which images train the model and which select it (DESIGN.md section 6, model selection).
+"""Which images train the model and which select it (docs/architecture.md, "Training", model selection).
 
 By default a few training identities are held out as a validation set and never trained on; the best
 checkpoint is the one with the highest validation Rank-1 (mAP breaks ties). The baseline code selects on the
-test split instead; that is allowed only with `train.select_on = "test"`, which the run's config records.
+test split instead; that is allowed only with `train.select_on = "test"`, which the run's config records, and
+then "the test split" is `vireid.eval.splits.evaluation_split`, the same images export and bench judge on.
 `"last"` trains on every training identity and keeps the final weights.
 
 Validation mirrors the test protocol of the dataset: SYSU-MM01 uses infrared queries against a single-shot
@@ -22,6 +23,7 @@ from vireid.data.regdb import RegDB
 from vireid.data.sample import Sample
 from vireid.data.sysu import INFRARED_CAMERAS, SYSUMM01, VISIBLE_CAMERAS
 from vireid.errors import VireidError
+from vireid.eval.splits import evaluation_split
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def training_split(layout: str, data_cfg: DataConfig, train_cfg: TrainConfig) ->
         sysu = SYSUMM01(data_cfg.root)
         train = sysu.train_samples()
         if selection == "test":
-            return TrainingSplit(train, "sysu", selection, sysu.query("all"), sysu.gallery("all", 0, 1))
+            task = evaluation_split(data_cfg.root).tasks[0]
+            return TrainingSplit(train, "sysu", selection, task.query, task.gallery)
         if selection == "last":
             return TrainingSplit(train, "sysu", selection)
         val_ids = held_out_ids(sysu.train_ids(), train_cfg.val_ids, train_cfg.seed)
@@ -87,8 +90,8 @@ def training_split(layout: str, data_cfg: DataConfig, train_cfg: TrainConfig) ->
     regdb = RegDB(data_cfg.root, data_cfg.trial)
     train = regdb.train_samples()
     if selection == "test":
-        direction = "visible-to-thermal"
-        return TrainingSplit(train, "regdb", selection, regdb.query(direction), regdb.gallery(direction))
+        task = evaluation_split(data_cfg.root, data_cfg.trial).tasks[0]  # visible-to-thermal
+        return TrainingSplit(train, "regdb", selection, task.query, task.gallery)
     if selection == "last":
         return TrainingSplit(train, "regdb", selection)
     val_ids = held_out_ids(sorted({s.pid for s in train}), train_cfg.val_ids, train_cfg.seed)

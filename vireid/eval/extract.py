@@ -3,7 +3,7 @@
 An embedder here is just a function `float32 N x 3 x H x W -> N x D`; the images go through the same loader
 and eval transform (PIL bilinear resize, [0, 1]) whichever backend embeds them, so torch and deployed
 backends are compared on identical inputs. Optional flip test-time augmentation averages an image's
-embedding with its mirror's and re-normalises (DESIGN.md section 5; off by default, always reported).
+embedding with its mirror's and re-normalises (docs/architecture.md, "Evaluation"; off by default, always reported).
 """
 
 from __future__ import annotations

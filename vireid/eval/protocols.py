@@ -1,4 +1,4 @@
-"""The evaluation protocols of DESIGN.md section 5, over any pair of embedders (one per modality).
+"""The evaluation protocols of docs/architecture.md, "Evaluation", over any pair of embedders (one per modality).
 
 SYSU-MM01: infrared queries (cameras 3 and 6) against visible galleries; the query is embedded once, and the
 galleries of all trials are embedded once as a union of their images, then scored per trial. RegDB: one

@@ -1,4 +1,6 @@
-"""The run directory (DESIGN.md section 6): `config.toml` + `model.safetensors` (+ best weights, trainer state).
+"""The run directory: `config.toml` + `model.safetensors` (+ best weights, trainer state).
+
+See docs/architecture.md, "Training".
 
 Everything later commands need to rebuild the model lives here, so `vireid eval`, `vireid export` and
 `vireid bench` take a run directory and nothing else. Weights are safetensors (no pickle); every write is

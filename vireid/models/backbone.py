@@ -1,7 +1,7 @@
 """Two-stream ResNet backbone pieces with torchvision-compatible parameter names.
 
 A ResNet is five stages: 0 = stem (conv1, bn1, relu, maxpool), 1..4 = layer1..layer4. With `share_from = s`
-(DESIGN.md section 2), stages 0..s-1 exist once per modality and stages s..4 are shared. Each piece keeps
+(docs/architecture.md, "The model"), stages 0..s-1 exist once per modality and stages s..4 are shared. Each piece keeps
 torchvision's child names, so an ImageNet `resnet50().state_dict()` loads into every copy. The last stride is
 1 (the paper, section 4.3), which doubles the layer4 map to H/16 x W/16.
 """

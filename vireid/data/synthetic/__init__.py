@@ -1,4 +1,4 @@
-"""Synthetic VI-ReID datasets in the real on-disk layouts (DESIGN.md section 4, `vireid data synth`).
+"""Synthetic VI-ReID datasets in the real on-disk layouts (docs/architecture.md, "Data", `vireid data synth`).
 
 - `identity`: what is fixed per person (shape, clothes, patterns, accessories, colours, temperatures) and per
   camera (background, illumination, optics, sensor);

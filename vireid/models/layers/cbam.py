@@ -2,7 +2,7 @@
 
 The infrared branch of every attention variant uses plain CBAM (the paper, section 3.3). Sigmoid inputs are
 computed in float32 whatever the module's dtype: the fp16 export keeps the attention gates' pre-sigmoid sums in
-fp32 (DESIGN.md section 7), and for an fp32 model the casts are no-ops.
+fp32 (docs/architecture.md, "Precisions"), and for an fp32 model the casts are no-ops.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """GeM: generalised-mean pooling, `(mean(x^p) + 1e-12)^(1/p)`, as in the hetero-center triplet baseline.
 
 It always computes in float32: x^p with p = 3 (SYSU) or 10 (RegDB) overflows float16 long before the mean
-brings it back, so the fp16 export keeps this op in fp32 (DESIGN.md section 7). Inputs are post-ReLU, >= 0.
+brings it back, so the fp16 export keeps this op in fp32 (docs/architecture.md, "Precisions"). Inputs are
+post-ReLU, >= 0.
 """
 
 from __future__ import annotations

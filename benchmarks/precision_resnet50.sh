@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Reproduce benchmarks/results/precision: the precision issue's runs. The demo recipe with a ResNet-50
+# (mgsa+msam, 96x48, 8 epochs) on a generated 40-identity SYSU-MM01 tree, trained twice (train seeds 0 and 1),
+# each exported fp32,fp16,int8 with every gate on (no --no-verify), then benched on ort-cpu fp32 / fp16 / int8
+# for parity (cosine, R1 / mAP / mINP deltas) and latency at batch 1 and 8, side by side in one process.
+# About 80 minutes on 2 cores (training about 5 minutes per run, each export 20-30 minutes of searching).
+# Time nothing else on the machine while it runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${WORK:-/tmp/vireid-precision}
+out=benchmarks/results/precision
+mkdir -p "$work" "$out"
+lscpu | grep -E "^(Model name|Flags)" > "$out/cpu.txt"
+if [ ! -d "$work/data" ]; then
+  vireid data synth --layout sysu --ids 40 --seed 0 --out "$work/data"
+fi
+for seed in 0 1; do
+  run="$work/run-seed$seed"
+  if [ ! -f "$run/model.safetensors" ]; then
+    vireid train --preset demo --set 'model.backbone="resnet50"' --set "train.seed=$seed" \
+      --data "$work/data" --out "$run"
+  fi
+  start=$(date +%s)
+  vireid export "$run" --out "$work/artifacts-seed$seed" --precision fp32,fp16,int8 --batch 1,8 --force \
+    2>&1 | tee "$out/export-seed$seed.txt"
+  echo "export seconds: $(( $(date +%s) - start ))" >> "$out/export-seed$seed.txt"
+  cp "$work/artifacts-seed$seed/manifest.json" "$out/manifest-seed$seed.json"
+  vireid bench "$work/artifacts-seed$seed" --out "$out/bench-seed$seed" --backends torch,ort-cpu \
+    --precision fp32,fp16,int8 --batch 1,8 --runs 20 --warmup 3 --branch both
+done
+python benchmarks/precision_summary.py "$out" > "$out/summary.md"
