@@ -30,7 +30,7 @@ QUICK = {
     "calib_count": 16,
     "search_pool": 32,
     "parity_count": 12,
-    "search": SearchOptions(search_images=16, methods=(method_named("minmax"), method_named("percentile 99.99"))),
+    "search": SearchOptions(search_images=16, methods=(method_named("percentile 99.99"),)),
 }
 
 
