@@ -2,7 +2,8 @@
 # Reproduce benchmarks/results/precision: the precision issue's runs. The demo recipe with a ResNet-50
 # (mgsa+msam, 96x48, 8 epochs) on a generated 40-identity SYSU-MM01 tree, trained twice (train seeds 0 and 1),
 # each exported fp32,fp16,int8 with every gate on (no --no-verify), then benched on ort-cpu fp32 / fp16 / int8
-# for parity (cosine, R1 / mAP / mINP deltas) and latency at batch 1 and 8, side by side in one process.
+# for parity (cosine, R1 / mAP / mINP deltas) and latency at batch 1 and 8, side by side in one process;
+# float_layer_cost.py then times what the layers kept in fp32 cost the CPU int8 graph.
 # About 80 minutes on 2 cores (training about 5 minutes per run, each export 20-30 minutes of searching).
 # Time nothing else on the machine while it runs.
 set -euo pipefail
@@ -27,5 +28,7 @@ for seed in 0 1; do
   cp "$work/artifacts-seed$seed/manifest.json" "$out/manifest-seed$seed.json"
   vireid bench "$work/artifacts-seed$seed" --out "$out/bench-seed$seed" --backends torch,ort-cpu \
     --precision fp32,fp16,int8 --batch 1,8 --runs 20 --warmup 3 --branch both
+  python benchmarks/float_layer_cost.py "$work/artifacts-seed$seed" --batch 1,8 --runs 20 \
+    > "$out/float-cost-seed$seed.md"
 done
 python benchmarks/precision_summary.py "$out" > "$out/summary.md"

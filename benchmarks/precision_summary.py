@@ -1,7 +1,7 @@
 """Summarise benchmarks/results/precision: gates, kept layers, search time, bench deltas and speed ratios.
 
 Usage: python benchmarks/precision_summary.py benchmarks/results/precision > .../summary.md
-Reads manifest-seed*.json, bench-seed*/bench.json and cpu.txt written by precision_resnet50.sh.
+Reads manifest-seed*.json, bench-seed*/bench.json, float-cost-seed*.md and cpu.txt written by precision_resnet50.sh.
 """
 
 from __future__ import annotations
@@ -89,6 +89,10 @@ def main(folder: Path) -> None:
             print("| precision | branch | batch | p50 ms | img/s | vs fp32 |")
             print("|---|---|---|---|---|---|")
             print("\n".join(speed_rows(bench)))
+        cost_path = folder / f"float-cost-{seed}.md"
+        if cost_path.is_file():
+            print("\n### What the layers kept in fp32 cost the CPU int8 graph (float_layer_cost.py)\n")
+            print(cost_path.read_text().rstrip())
         print()
 
 

@@ -80,6 +80,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, synthetic_sysu):  # type:
 def demo_export(tmp_path_factory: pytest.TempPathFactory, demo_run):  # type: ignore[no-untyped-def]
     """fp32 + fp16 + int8 ONNX export of `demo_run` (small calibration and search sets, to stay quick)."""
     from vireid_export.branch import SearchOptions
+    from vireid_export.int8.calibration import method_named
     from vireid_export.pipeline import ExportOptions, export_run
 
     out = tmp_path_factory.mktemp("artifacts") / "demo"
@@ -89,7 +90,7 @@ def demo_export(tmp_path_factory: pytest.TempPathFactory, demo_run):  # type: ig
         calib_count=24,
         search_pool=48,
         parity_count=16,
-        search=SearchOptions(search_images=24),
+        search=SearchOptions(search_images=24, methods=(method_named("minmax"), method_named("percentile 99.99"))),
     )
     export_run(demo_run, out, options, log=lambda _message: None)
     return out

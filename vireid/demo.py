@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vireid.config import load_run_config, replace
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_write_text
 from vireid.progress import log as default_log
+
+if TYPE_CHECKING:
+    from vireid_export.int8.calibration import CalibrationMethod
 
 OWNED = ("data", "run", "artifacts", "bench", "ranked.png", "gallery.txt", "report.md")
 
@@ -34,6 +37,8 @@ class DemoOptions:
     train_overrides: tuple[str, ...] = ()
     """Extra `--set` overrides on the demo preset (the test suite shortens training)."""
     bench_runs: int = 10
+    calibration: tuple[CalibrationMethod, ...] = ()
+    """int8 calibration methods to try (empty: the export's defaults; the test suite tries one)."""
 
 
 def _prepare(out: Path, force: bool) -> None:
@@ -104,7 +109,7 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
                 batches=(1, 8, 32),
                 calib_count=48,
                 search_pool=96,
-                search=SearchOptions(search_images=32, budget_s=120),
+                search=SearchOptions(search_images=32, budget_s=120, methods=options.calibration),
             ),
             log=log,
         ),

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from vireid.cli.app import app
 
 REDUCED = [
+    "--calibration",
+    "percentile 99.99",
     "--ids",
     "12",
     "--bench-runs",

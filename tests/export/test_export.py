@@ -206,18 +206,21 @@ def test_robustness(tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.Mo
         export_run(run, occupied, ExportOptions(parity_count=4), **QUIET)
     assert (occupied / "old.txt").read_text() == "keep"
 
-    # An export interrupted half-way leaves neither the artifact folder nor its staging folder behind.
-    def interrupted(*_args: object, **_kwargs: object) -> None:
-        raise KeyboardInterrupt
+    # An export interrupted half-way (visible.onnx written, infrared not yet) leaves neither the artifact
+    # folder nor its staging folder behind.
+    real_export = branch_makers.export_onnx
+    written: list[Path] = []
 
-    monkeypatch.setattr(branch_makers, "quantize_branch", interrupted)
+    def interrupted(branch: torch.nn.Module, path: Path, **kwargs: object) -> None:
+        if written:
+            raise KeyboardInterrupt
+        real_export(branch, path, **kwargs)  # type: ignore[arg-type]
+        written.append(path)
+
+    monkeypatch.setattr(branch_makers, "export_onnx", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        export_run(
-            run,
-            tmp_path / "fresh",
-            ExportOptions(precisions=("fp32", "int8"), parity_count=4, calib_count=4, search_pool=8),
-            **QUIET,
-        )
+        export_run(run, tmp_path / "fresh", ExportOptions(parity_count=4), **QUIET)
+    assert written and written[0].name == "visible.onnx", written
     assert not (tmp_path / "fresh").exists() and not list(tmp_path.glob(".fresh.partial-*"))
     monkeypatch.undo()
 

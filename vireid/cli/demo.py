@@ -20,6 +20,10 @@ def demo_cli(
         list[str] | None, typer.Option("--set", hidden=True, help="Extra training overrides (tests shorten it).")
     ] = None,
     bench_runs: Annotated[int, typer.Option("--bench-runs", hidden=True, help="Timed runs per batch size.")] = 10,
+    calibration: Annotated[
+        str | None,
+        typer.Option("--calibration", hidden=True, help="int8 calibration methods to try, as in `vireid export`."),
+    ] = None,
 ) -> None:
     """Show the whole product on this machine in about 5 minutes, no dataset and no GPU needed.
 
@@ -27,11 +31,19 @@ def demo_cli(
     all-search protocol over 10 trials, exports both branches to ONNX fp32 and int8, benches torch vs ONNX
     Runtime fp32 vs int8 (parity and latency), draws a ranked list, and writes OUT/report.md.
     """
+    from vireid.cli.common import csv_list
     from vireid.demo import DemoOptions, run_demo
+    from vireid_export.pipeline import parse_calibration
 
     report = run_demo(
         DemoOptions(
-            out=out, seed=seed, force=force, ids=ids, train_overrides=tuple(overrides or ()), bench_runs=bench_runs
+            out=out,
+            seed=seed,
+            force=force,
+            ids=ids,
+            train_overrides=tuple(overrides or ()),
+            bench_runs=bench_runs,
+            calibration=parse_calibration(csv_list(calibration, "--calibration")) if calibration else (),
         )
     )
     typer.echo(f"report: {report}")
