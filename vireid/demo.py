@@ -1,7 +1,7 @@
 """`vireid demo`: the whole product on a laptop CPU, in minutes, from nothing.
 
 It generates a SYSU-MM01-layout dataset, trains the `demo` preset, evaluates the all-search protocol over
-10 gallery trials, exports both branches to ONNX fp32 and int8, benches torch against ONNX Runtime fp32 and
+10 gallery trials, exports both branches to ONNX fp32, fp16 and int8, benches torch against ONNX Runtime fp32 and
 int8 (parity and latency), draws a ranked list, and writes report.md tying it together. Everything is
 deterministic for the seed except the timings. The generated data only shows that the pipeline learns and
 that deployment keeps what was learned; it says nothing about accuracy on real data.

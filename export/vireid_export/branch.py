@@ -18,6 +18,7 @@ import onnx
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_path
 from vireid.models import Modality, TwoStreamReID
+from vireid_export import defaults
 from vireid_export.fp16 import fp32_islands, mixed_precision_branch
 from vireid_export.fp16_search import plan_fp16
 from vireid_export.images import ModalityImages
@@ -33,12 +34,12 @@ from vireid_runtime.parity import Bar
 class SearchOptions:
     """How hard the fp16 and int8 searches try (docs/architecture.md, "Precision searches")."""
 
-    margin: float = 0.5
+    margin: float = defaults.SEARCH_MARGIN
     """The searches aim this fraction of the way from the gate's bar to 1, on training images, so that the
     gate, on evaluation images they never saw, still holds."""
-    budget_s: float = 900.0
+    budget_s: float = defaults.SEARCH_BUDGET_S
     """Seconds per graph; a search that runs out keeps what it has and the gate decides."""
-    search_images: int = 64
+    search_images: int = defaults.SEARCH_IMAGES
     """Images per-layer sensitivities are measured on (half of them the pool's hardest)."""
     methods: tuple[CalibrationMethod, ...] = ()
     """int8 calibration methods to try; empty means the default set."""

@@ -86,15 +86,18 @@ def plan_fp16(
     outcome = "met the target with the magnitude rule alone"
     if target.margin(float(baseline.min()), float(baseline.mean())) < 0:
         log(f"  fp16 {modality}: cosine min {baseline.min():.5f} below target {target}; measuring each convolution")
-        candidates = []
+        candidates: list[Candidate] = []
         for name in names:
+            if time.monotonic() - start > budget_s:
+                log(f"  fp16 {modality}: search budget spent after measuring {len(candidates)} convolutions")
+                break
             if name in loud:
                 continue
             alone = measure(frozenset(names) - {name})
             candidates.append(Candidate(name, name, 1.0 - alone))
         candidates.sort(key=lambda c: c.deficit_mean, reverse=True)
         sensitivity = [LayerSensitivity(c.layer, c.node, c.deficit_mean, c.deficit_min) for c in candidates]
-        remaining = budget_s - (time.monotonic() - start)
+        remaining = max(0.0, budget_s - (time.monotonic() - start))
         result = keep_fewest(
             candidates, measure, target, must_keep=loud, budget_s=remaining, baseline=baseline, log=log
         )

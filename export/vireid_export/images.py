@@ -78,7 +78,7 @@ def gather_images(
     if _is_dataset(root):
         evaluation = evaluation_split(root, trial).images(modality)
         training = training_images(root, modality, trial)
-        source = f"{root}: evaluation split for the gate, training split for calibration and searches"
+        source = f"{root}: evaluation-split images for the gate, training-split images for calibration and searches"
     else:
         everything = [Sample(path, -1, -1, modality) for path in image_files(root)] if root.is_dir() else []
         if len(everything) < 2:

@@ -19,11 +19,8 @@ import torch
 
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_path
+from vireid_export.defaults import DEFAULT_OPSET, MIN_OPSET
 from vireid_runtime.manifest import INPUT_NAME, OUTPUT_NAME
-
-MIN_OPSET = 18
-DEFAULT_OPSET = 19
-"""19: the first opset with fp16 scales on Q/DQ (the TensorRT int8 graph is fp16); TensorRT 10 parses 9..20."""
 
 
 def export_onnx(branch: torch.nn.Module, path: Path, *, height: int, width: int, opset: int = DEFAULT_OPSET) -> None:

@@ -27,10 +27,11 @@ from vireid.io.atomic import atomic_write_text
 from vireid.io.rundir import load_run, weights_path
 from vireid.models import MODALITIES, Modality
 from vireid.progress import log as default_log
+from vireid_export import defaults
 from vireid_export.branch import BranchExport, SearchOptions
 from vireid_export.images import ModalityImages, gather_images
 from vireid_export.int8.calibration import CalibrationMethod, method_named
-from vireid_export.onnx_graph import DEFAULT_OPSET, MIN_OPSET, opset_of
+from vireid_export.onnx_graph import opset_of
 from vireid_export.ort_cpu import cpu_session, session_embed
 from vireid_export.precisions import PrecisionSpec, graphs_for, spec, tensorrt_source
 from vireid_export.tensorrt_check import check_for_tensorrt
@@ -39,8 +40,6 @@ from vireid_runtime.manifest import MANIFEST_FILE, Artifact, BatchRange, InputSp
 from vireid_runtime.parity import Bar, ParityFigures, parity_figures
 
 ENGINES = ("onnx", "trt")
-INT8_MIN_OPSET = 19
-"""fp16 scales on QuantizeLinear / DequantizeLinear arrived in opset 19; the TensorRT int8 graph has them."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +48,10 @@ class ExportOptions:
     precisions: tuple[str, ...] = ("fp32",)
     batches: tuple[int, ...] = (1, 8, 64)
     calib_data: str | None = None
-    calib_count: int = 64
-    """Training images per modality that set the int8 activation ranges."""
-    search_pool: int = 256
-    """Training images per modality the fp16 and int8 searches must hold on (the calibration images among them)."""
-    parity_count: int = 32
-    opset: int = DEFAULT_OPSET
+    calib_count: int = defaults.CALIB_COUNT
+    search_pool: int = defaults.SEARCH_POOL
+    parity_count: int = defaults.PARITY_COUNT
+    opset: int = defaults.DEFAULT_OPSET
     verify: bool = True
     force: bool = False
     weights: str = "best"
@@ -70,10 +67,16 @@ class ExportOptions:
             raise VireidError("--calib-count must be >= 1, --parity-count >= 2 and --search-pool >= 2")
         if self.weights not in ("best", "final"):
             raise VireidError("--weights must be best or final")
-        if self.opset < MIN_OPSET:
-            raise VireidError(f"--opset {self.opset} is too old; the dynamo exporter needs opset >= {MIN_OPSET}")
-        if "int8" in self.precisions and self.opset < INT8_MIN_OPSET:
-            raise VireidError(f"--precision int8 needs --opset >= {INT8_MIN_OPSET} (fp16 Q/DQ scales)")
+        if self.opset < defaults.MIN_OPSET:
+            raise VireidError(
+                f"--opset {self.opset} is too old; the dynamo exporter needs opset >= {defaults.MIN_OPSET}"
+            )
+        if self.opset > defaults.MAX_OPSET:
+            raise VireidError(
+                f"--opset {self.opset} is too new for TensorRT 10's ONNX parser; use {defaults.MAX_OPSET} or lower"
+            )
+        if "int8" in self.precisions and self.opset < defaults.INT8_MIN_OPSET:
+            raise VireidError(f"--precision int8 needs --opset >= {defaults.INT8_MIN_OPSET} (fp16 Q/DQ scales)")
         if not 0 <= self.search.margin < 1 or self.search.budget_s <= 0 or self.search.search_images < 2:
             raise VireidError("--search-margin must be in [0, 1), --search-budget > 0 and --search-images >= 2")
 
@@ -347,7 +350,7 @@ def _in_chunks(embed: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, chu
 
 def _parity_source(entry: PrecisionSpec, images: ModalityImages) -> str:
     how = "ONNX Runtime CPU, Q/DQ emulated as a GPU computes it" if entry.emulate_qdq else "ONNX Runtime CPU"
-    return f"torch fp32 branch vs {how}, on {len(images.parity)} evaluation-split images"
+    return f"torch fp32 branch vs {how}, on {len(images.parity)} gate images; {images.source}"
 
 
 def _print_plan(log: Callable[[str], None], name: str, plan: PrecisionPlan | None) -> None:

@@ -28,7 +28,7 @@ def demo_cli(
     """Show the whole product on this machine in about 5 minutes, no dataset and no GPU needed.
 
     Generates a SYSU-MM01-layout dataset, trains the `demo` preset (resnet18, small input), evaluates the
-    all-search protocol over 10 trials, exports both branches to ONNX fp32 and int8, benches torch vs ONNX
+    all-search protocol over 10 trials, exports both branches to ONNX fp32, fp16 and int8, benches torch vs ONNX
     Runtime fp32 vs int8 (parity and latency), draws a ranked list, and writes OUT/report.md.
     """
     from vireid.cli.common import csv_list

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from vireid.cli.common import csv_ints, csv_list, user_errors
+from vireid_export import defaults
 
 
 @user_errors
@@ -38,29 +39,33 @@ def export_cli(
         ),
     ] = None,
     calib_count: Annotated[
-        int, typer.Option("--calib-count", help="Training images per branch that set the int8 activation ranges.")
-    ] = 64,
-    search_pool: Annotated[
         int,
         typer.Option(
-            "--search-pool", help="Training images per branch the fp16 and int8 searches must hold their target on."
+            "--calib-count",
+            help="Training images per branch that set the int8 activation ranges (the fp16 search measures on them).",
         ),
-    ] = 256,
+    ] = defaults.CALIB_COUNT,
+    search_pool: Annotated[
+        int,
+        typer.Option("--search-pool", help="Training images per branch the int8 search must hold its target on."),
+    ] = defaults.SEARCH_POOL,
     search_images: Annotated[
         int,
-        typer.Option("--search-images", help="Images per-layer sensitivity is measured on (half the pool's hardest)."),
-    ] = 64,
+        typer.Option(
+            "--search-images", help="Pool images per-layer int8 sensitivity is measured on (half the pool's hardest)."
+        ),
+    ] = defaults.SEARCH_IMAGES,
     search_margin: Annotated[
         float,
         typer.Option(
             "--search-margin",
-            help="The searches aim this fraction of the way from the gate's bar to 1 (int8 bar 0.99 -> 0.9925 at "
-            "0.25), so that the gate holds on evaluation images they never saw.",
+            help="The searches aim this fraction of the way from the gate's bar to 1 (at 0.5, int8's 0.99 becomes "
+            "0.995), so that the gate holds on evaluation images they never saw.",
         ),
-    ] = 0.25,
+    ] = defaults.SEARCH_MARGIN,
     search_budget: Annotated[
         float, typer.Option("--search-budget", help="Seconds per graph for the fp16 / int8 search.")
-    ] = 900.0,
+    ] = defaults.SEARCH_BUDGET_S,
     calibration: Annotated[
         str | None,
         typer.Option(
@@ -69,8 +74,17 @@ def export_cli(
             "99.99', 'percentile 99.9', entropy (default: all but entropy). The best measured one is kept.",
         ),
     ] = None,
-    parity_count: Annotated[int, typer.Option("--parity-count", help="Parity-gate images per branch.")] = 32,
-    opset: Annotated[int, typer.Option("--opset", help="ONNX opset (>= 18; int8 needs >= 19).")] = 19,
+    parity_count: Annotated[
+        int, typer.Option("--parity-count", help="Parity-gate images per branch.")
+    ] = defaults.PARITY_COUNT,
+    opset: Annotated[
+        int,
+        typer.Option(
+            "--opset",
+            help=f"ONNX opset, {defaults.MIN_OPSET}..{defaults.MAX_OPSET} (int8 needs >= {defaults.INT8_MIN_OPSET}; "
+            f"TensorRT 10 parses up to {defaults.MAX_OPSET}).",
+        ),
+    ] = defaults.DEFAULT_OPSET,
     weights: Annotated[
         str, typer.Option("--weights", help="best (the selected checkpoint, default) or final.")
     ] = "best",

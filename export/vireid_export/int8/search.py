@@ -222,7 +222,10 @@ def quantize_branch(
                 worst = missing[np.argsort(pool_cosine[missing])][:8]
                 say(f"    {len(missing)} pool images still below the target; adding the {len(worst)} worst")
                 extra = _measure_layers(searcher, quantized, list(losses), worst, deadline, say)
-                losses = {n: np.concatenate([losses[n], extra[n]]) for n in losses if n in extra}
+                if len(extra) < len(losses):  # sensitivities must cover the same images for every layer
+                    outcome = f"{len(missing)} pool images still below the target; search budget spent"
+                    break
+                losses = {n: np.concatenate([losses[n], extra[n]]) for n in losses}
                 rows = np.concatenate([rows, worst])
             quantized = with_float_nodes(quantized, searcher.base, kept)
     ranked = sorted(losses.items(), key=lambda item: float(item[1].mean()), reverse=True)

@@ -1,0 +1,32 @@
+"""The export's defaults, in one place that imports nothing heavy.
+
+`ExportOptions` / `SearchOptions` and the `vireid export` command line both read them, so that the library and
+the CLI cannot drift apart, and `vireid --help` stays fast (no torch or onnx import to show a default).
+"""
+
+from __future__ import annotations
+
+CALIB_COUNT = 64
+"""Training images per modality that set the int8 activation ranges."""
+SEARCH_POOL = 256
+"""Training images per modality the int8 search must hold its target on (the calibration images among them)."""
+PARITY_COUNT = 32
+"""Evaluation images per modality the parity gate compares with torch."""
+
+SEARCH_MARGIN = 0.5
+"""The searches aim this fraction of the way from the gate's bar to 1 (int8 0.99 -> 0.995). On the demo
+ResNet-50 the TensorRT-flavour int8 graph searched to 0.25 of the way met its target on training images and
+still failed the gate on evaluation images (cos min 0.989); 0.5 passed it (0.994)."""
+SEARCH_BUDGET_S = 900.0
+"""Seconds per graph for a search; one that runs out keeps what it has and the gate decides."""
+SEARCH_IMAGES = 64
+"""Pool images per-layer sensitivities are measured on (half of them the pool's hardest)."""
+
+MIN_OPSET = 18
+"""The dynamo exporter's oldest opset."""
+INT8_MIN_OPSET = 19
+"""The first opset with fp16 scales on Q/DQ, which the TensorRT int8 graph (an fp16 graph) needs."""
+DEFAULT_OPSET = INT8_MIN_OPSET
+MAX_OPSET = 20
+"""The newest opset TensorRT 10's ONNX parser reads (`tensorrt_ops.MAX_OPSET`): every fp32 / fp16 graph may be
+built into an engine, so an export refuses a newer opset before it starts rather than at the TensorRT check."""
