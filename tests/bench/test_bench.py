@@ -106,3 +106,36 @@ def test_bench_and_search_on_a_missing_artifact_dir_fail_in_one_line(tmp_path: P
         assert result.exit_code == 1, result.output
         assert "Traceback" not in result.output and "does not exist" in result.output
         assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_parity_verdicts_follow_the_cosine_bar_and_the_retrieval_deltas(synthetic_sysu: Path) -> None:
+    """Identity-clustered embeddings retrieve perfectly; a small perturbation keeps that, a large one does not."""
+    import numpy as np
+
+    from vireid.bench.parity import Embeddings, compare
+    from vireid.eval.splits import evaluation_split
+    from vireid_runtime.parity import Bar
+
+    split = evaluation_split(synthetic_sysu)
+    rng = np.random.default_rng(0)
+    centres = {pid: rng.normal(size=64) for pid in {s.pid for s in (*split.visible, *split.infrared)}}
+
+    def embed(samples: list, noise: float) -> np.ndarray:  # type: ignore[type-arg]
+        rows = np.stack([centres[s.pid] + noise * rng.normal(size=64) for s in samples])
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    reference = Embeddings(embed(split.visible, 0.05), embed(split.infrared, 0.05))
+
+    def perturbed(noise: float) -> Embeddings:
+        def shake(rows: np.ndarray) -> np.ndarray:
+            moved = rows + noise * rng.normal(size=rows.shape)
+            return moved / np.linalg.norm(moved, axis=1, keepdims=True)
+
+        return Embeddings(shake(reference.visible), shake(reference.infrared))
+
+    bar = Bar(cos_min=0.99, cos_mean=0.995)
+    close = compare(reference, perturbed(0.001), split, bar)
+    assert close["cosine_ok"] and close["retrieval_ok"], close
+    far = compare(reference, perturbed(3.0), split, bar)
+    assert far["cosine_ok"] is False and far["retrieval_ok"] is False, far
+    assert compare(reference, reference, split)["cosine_ok"] is None  # no bar, no verdict

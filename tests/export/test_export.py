@@ -24,6 +24,7 @@ from vireid_export.images import gather_images
 from vireid_export.pipeline import ExportOptions, export_run
 from vireid_export.precisions import BARS, REGISTRY
 from vireid_export.tensorrt_check import check_for_tensorrt
+from vireid_runtime.errors import ArtifactError
 from vireid_runtime.manifest import MANIFEST_FILE, manifest_from_dict, read_manifest
 from vireid_runtime.parity import cosine_rows
 
@@ -99,6 +100,22 @@ def test_manifest_round_trips_and_holds_the_parity_figures(demo_export: Path) ->
     int8 = manifest.find("infrared", "int8", "onnx", "ort-trt")
     assert int8 is not None and int8.plan is not None and int8.plan.calibration
     assert {score.method for score in int8.plan.calibration_scores} >= {"minmax", "percentile 99.99"}
+
+
+def test_a_manifest_from_another_version_is_refused_in_one_line(demo_export: Path) -> None:
+    raw = json.loads((demo_export / MANIFEST_FILE).read_text())
+    changed = copy.deepcopy(raw)
+    changed["artifacts"][0]["plan_v3"] = {}
+    with pytest.raises(ArtifactError, match=r"artifacts\[0\] has unknown fields plan_v3; re-export"):
+        manifest_from_dict(changed)
+    changed = copy.deepcopy(raw)
+    changed["format"] = "vireid-artifacts/1"
+    with pytest.raises(ArtifactError, match="format 'vireid-artifacts/1' is not"):
+        manifest_from_dict(changed)
+    changed = copy.deepcopy(raw)
+    del changed["artifacts"][0]["file"]
+    with pytest.raises(ArtifactError, match=r"artifacts\[0\] is malformed"):
+        manifest_from_dict(changed)
 
 
 def test_fp16_graph_keeps_its_fp32_islands(demo_export: Path) -> None:
