@@ -265,6 +265,7 @@ class Exporter:
                 batch_opt=batch.opt,
                 batch_max=batch.max,
                 timing_cache_path=cache,
+                allow_tf32=precision != "fp32",
                 log=self.log,
             )
             artifact = _artifact(folder, plan.name, modality, precision, "plan", engine=record, backends=("trt",))

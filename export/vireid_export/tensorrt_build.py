@@ -17,6 +17,8 @@ Why it is built this way:
   build leaves no plan and either the old or the new complete cache.
 - Only TensorRT 10 APIs: the workspace is a memory-pool limit and the plan comes from `build_serialized_network`
   (no `build_engine`, no `max_workspace_size`).
+- TF32 is off for fp32 plans. TensorRT enables it by default, and its 10-bit-mantissa products can by
+  themselves move an fp32 engine below the fp32 gate (cosine >= 0.99999 against float32 torch).
 """
 
 from __future__ import annotations
@@ -33,10 +35,7 @@ if TYPE_CHECKING:
     import tensorrt as trt
 
 TRT_MISSING = "TensorRT is not installed: pip install 'vireid[trt]' (needs an NVIDIA GPU)"
-NO_GPU = (
-    "no NVIDIA GPU found: TensorRT engines are built on the GPU they will run on; "
-    "run `vireid export --engine trt` there"
-)
+ON_THE_GPU = "TensorRT engines are built on the GPU they will run on; run `vireid export --engine trt` there"
 MAX_PARSER_ERRORS = 3
 
 
@@ -48,20 +47,23 @@ def _import_tensorrt() -> Any:
     return tensorrt
 
 
-def _gpu() -> dict[str, str] | None:
-    """The current GPU through cuda-python (what the runtime uses), else through torch."""
-    from vireid_runtime.backends.tensorrt import import_cudart, query_gpu
+def _gpu() -> dict[str, str]:
+    """The current GPU through cuda-python (what the runtime uses), else through torch; VireidError if none."""
+    from vireid_runtime.cuda import NoUsableGpu, import_cudart, query_gpu
 
     try:
         cudart = import_cudart()
     except ImportError:
         cudart = None
     if cudart is not None:
-        return query_gpu(cudart)
+        try:
+            return query_gpu(cudart)
+        except NoUsableGpu as err:
+            raise VireidError(f"{err}; {ON_THE_GPU}") from None
     import torch
 
     if not torch.cuda.is_available():
-        return None
+        raise VireidError(f"torch finds no CUDA GPU (and cuda-python is not installed); {ON_THE_GPU}")
     index = torch.cuda.current_device()
     major, minor = torch.cuda.get_device_capability(index)
     return {
@@ -80,8 +82,6 @@ def tensorrt_environment() -> dict[str, str]:
     """
     trt_module = _import_tensorrt()
     gpu = _gpu()
-    if gpu is None:
-        raise VireidError(NO_GPU)
     return {"tensorrt": str(trt_module.__version__), **gpu}
 
 
@@ -145,6 +145,15 @@ def _check_input(network: trt.INetworkDefinition, name: str, chw: tuple[int, int
         )
 
 
+def builder_config(trt_module: Any, builder: trt.Builder, *, workspace_bytes: int, allow_tf32: bool) -> Any:
+    """The builder config every plan starts from: the workspace limit, and TF32 cleared unless allowed."""
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt_module.MemoryPoolType.WORKSPACE, workspace_bytes)
+    if not allow_tf32:
+        config.clear_flag(trt_module.BuilderFlag.TF32)
+    return config
+
+
 def build_engine(
     onnx_path: Path,
     plan_path: Path,
@@ -158,12 +167,15 @@ def build_engine(
     batch_max: int,
     workspace_bytes: int = 4 << 30,
     timing_cache_path: Path | None = None,
+    allow_tf32: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Build a strongly typed TensorRT plan from `onnx_path` and write it atomically to `plan_path`.
 
-    Returns the engine record for the manifest (`Artifact.engine`): gpu, compute_capability, tensorrt, batch,
-    workspace_bytes, build_seconds, strongly_typed, timing_cache (file name or ""), driver, cuda_runtime.
+    `allow_tf32` keeps TensorRT's default TF32 for float32 layers; off (the default), they compute in full
+    float32, as fp32 plans must. Returns the engine record for the manifest (`Artifact.engine`): gpu,
+    compute_capability, tensorrt, batch, workspace_bytes, build_seconds, strongly_typed, tf32, timing_cache
+    (file name or ""), driver, cuda_runtime.
     """
     environment = tensorrt_environment()  # VireidError, before anything is written, without TensorRT or a GPU
     import tensorrt as trt
@@ -184,8 +196,7 @@ def build_engine(
     chw = (channels, height, width)
     _check_input(network, input_name, chw, onnx_path)
 
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
+    config = builder_config(trt, builder, workspace_bytes=workspace_bytes, allow_tf32=allow_tf32)
     profile = builder.create_optimization_profile()
     profile.set_shape(input_name, trt.Dims([batch_min, *chw]), trt.Dims([batch_opt, *chw]), trt.Dims([batch_max, *chw]))
     if config.add_optimization_profile(profile) < 0:
@@ -211,6 +222,7 @@ def build_engine(
         "workspace_bytes": workspace_bytes,
         "build_seconds": round(build_seconds, 3),
         "strongly_typed": True,
+        "tf32": allow_tf32,
         "timing_cache": timing_cache_path.name if timing_cache_path is not None else "",
         "driver": environment["driver"],
         "cuda_runtime": environment["cuda_runtime"],

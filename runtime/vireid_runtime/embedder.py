@@ -23,6 +23,7 @@ class Embedder(ABC):
     """A loaded branch (one modality, one precision) on one backend."""
 
     backend: str = ""
+    _closed: bool = False
 
     def __init__(
         self, artifact: Artifact, path: Path, input_spec: InputSpec, output_spec: OutputSpec, max_batch: int | None
@@ -51,6 +52,10 @@ class Embedder(ABC):
         return preprocess(images, self.input_spec.height, self.input_spec.width, infrared=self.modality == "infrared")
 
     def validate(self, batch: object) -> np.ndarray:
+        """The batch as the backend takes it; every path to inference (embed, time_compute) comes through here,
+        so a closed embedder is refused here in one sentence rather than deep inside a backend."""
+        if self._closed:
+            raise RuntimeError(f"this {self.backend} embedder of {self.artifact.file or self.path} is closed")
         spec = self.input_spec
         if not isinstance(batch, np.ndarray):
             raise ValueError(f"expected a numpy array ({self.expected_shape}), got {type(batch).__name__}")
@@ -97,8 +102,13 @@ class Embedder(ABC):
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         """Run one chunk (already validated, at most max_batch) and return N x D."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook; CPU backends hold nothing to release
-        """Release device resources (sessions, engines, buffers)."""
+    def close(self) -> None:
+        """Release device resources (sessions, engines, buffers); safe to call twice."""
+        self._closed = True
+        self._release()
+
+    def _release(self) -> None:  # noqa: B027 - optional hook; backends holding nothing release nothing
+        """What `close` frees, per backend."""
 
     def __enter__(self) -> Embedder:
         return self

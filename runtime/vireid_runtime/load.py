@@ -64,8 +64,11 @@ def load_embedder(
     precision: str = "fp32",
     *,
     threads: int | None = None,
+    device: int = 0,
+    cache_dir: Path | None = None,
 ) -> Embedder:
-    """Load one branch of an export on one backend.
+    """Load one branch of an export on one backend; `device` is the GPU index for GPU backends, `cache_dir`
+    where ort-trt keeps its engines (default: the user cache folder, never ART_DIR, which may be read-only).
 
     Raises ValueError for bad arguments, ArtifactError for missing or incompatible files, and
     BackendUnavailable when the backend cannot run here (no silent fallback to another one).
@@ -77,7 +80,17 @@ def load_embedder(
     if backend == "trt":
         from vireid_runtime.backends.tensorrt import TensorRTEmbedder
 
-        return TensorRTEmbedder(artifact, path, manifest.input, manifest.output, manifest.batch)
+        return TensorRTEmbedder(artifact, path, manifest.input, manifest.output, manifest.batch, device=device)
     from vireid_runtime.backends.onnxruntime import OrtEmbedder
 
-    return OrtEmbedder(artifact, path, manifest.input, manifest.output, manifest.batch, backend, threads=threads)
+    return OrtEmbedder(
+        artifact,
+        path,
+        manifest.input,
+        manifest.output,
+        manifest.batch,
+        backend,
+        threads=threads,
+        device=device,
+        cache_dir=cache_dir,
+    )

@@ -44,7 +44,7 @@ def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_pa
     (split,) = fp32["splits"].values()
     assert {"R1", "mAP", "mINP", "dR1", "dmAP", "dmINP"} <= set(split)
     assert abs(split["dmAP"]) < 0.01
-    assert "torch fp32, rebuilt from the run directory" in bench["reference"]
+    assert "torch fp32 on " in bench["reference"] and "rebuilt from the run directory" in bench["reference"]
 
     latency = {(e["backend"], e["precision"], e["batch"]) for e in bench["latency"]}
     for backend, precision in (("torch", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "int8")):
@@ -55,7 +55,10 @@ def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_pa
         assert entry[kind]["p50_ms"] > 0
 
     skipped = {(s["backend"], s["precision"]): s["reason"] for s in bench["skipped"]}
-    assert ("ort-cuda", "fp32") in skipped and ("trt", "fp32") in skipped
+    for gpu_backend in ("ort-cuda", "trt"):  # each either ran or says why not: never both, never neither
+        assert ((gpu_backend, "fp32") in skipped) != ((gpu_backend, "fp32") in parity), gpu_backend
+    if bench["settings"]["device"] == "cpu":
+        assert skipped[("ort-cuda", "fp32")] == "--device cpu"
     assert bench["environment"]["cpu_count"] >= 1
     with Image.open(out / "bench.png") as image:
         image.verify()
@@ -92,6 +95,33 @@ def test_bench_without_run_directory_compares_to_fp32_onnx(demo_export: Path, tm
     assert "fp32 ONNX" in bench["reference"]
     assert any(s["backend"] == "torch" for s in bench["skipped"])
     assert [(p["backend"], p["precision"]) for p in bench["parity"]] == [("ort-cpu", "int8")]
+
+
+def test_a_bad_or_absent_device_is_one_line(demo_export: Path) -> None:
+    import torch
+
+    cases = [("gpu", "device must be cpu, cuda or cuda:N")]
+    if not torch.cuda.is_available():
+        cases.append(("cuda", "torch sees no CUDA GPU here; pass --device cpu"))
+    for device, message in cases:
+        result = CliRunner().invoke(app, ["bench", str(demo_export), "--device", device, "--runs", "1"])
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_the_torch_reference_on_a_gpu_is_strict_float32() -> None:
+    import torch
+
+    from vireid.bench.torch_backend import strict_float32
+
+    conv, matmul = torch.backends.cudnn.conv, torch.backends.cuda.matmul
+    before = (conv.fp32_precision, matmul.fp32_precision)
+    try:
+        conv.fp32_precision = matmul.fp32_precision = "tf32"  # torch's default for cuDNN convolutions
+        strict_float32()
+        assert (conv.fp32_precision, matmul.fp32_precision) == ("ieee", "ieee")
+    finally:
+        conv.fp32_precision, matmul.fp32_precision = before
 
 
 def test_bench_and_search_on_a_missing_artifact_dir_fail_in_one_line(tmp_path: Path) -> None:

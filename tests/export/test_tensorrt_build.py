@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from vireid.errors import VireidError
-from vireid_export.tensorrt_build import build_engine, tensorrt_environment
-from vireid_runtime.backends import tensorrt as runtime_backend
+from vireid_export.tensorrt_build import build_engine, builder_config, tensorrt_environment
+from vireid_runtime import cuda
 
 PIP_HINT = "pip install 'vireid[trt]'"
 
@@ -43,8 +43,12 @@ def tensorrt_without_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     module = types.ModuleType("tensorrt")
     module.__dict__["__version__"] = "10.13.0.35"
     monkeypatch.setitem(sys.modules, "tensorrt", module)
-    no_device = types.SimpleNamespace(cudaGetDeviceCount=lambda: (100, 0))  # cudaErrorNoDevice
-    monkeypatch.setattr(runtime_backend, "import_cudart", lambda: no_device)
+    no_device = types.SimpleNamespace(
+        cudaGetDeviceCount=lambda: (100, 0),  # cudaErrorNoDevice
+        cudaDriverGetVersion=lambda: (0, 13000),
+        cudaRuntimeGetVersion=lambda: (0, 12080),
+    )
+    monkeypatch.setattr(cuda, "import_cudart", lambda: no_device)
 
 
 def assert_one_line(error: pytest.ExceptionInfo[VireidError], *fragments: str) -> None:
@@ -77,7 +81,41 @@ def test_build_without_tensorrt_writes_nothing(no_tensorrt: None, tmp_path: Path
 def test_environment_without_gpu(tensorrt_without_gpu: None) -> None:
     with pytest.raises(VireidError) as error:
         tensorrt_environment()
-    assert_one_line(error, "no NVIDIA GPU found", "vireid export --engine trt")
+    assert_one_line(error, "CUDA finds no NVIDIA GPU", "vireid export --engine trt")
+
+
+def test_a_driver_too_old_for_cuda_python_is_named(tensorrt_without_gpu: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    old_driver = types.SimpleNamespace(
+        cudaGetDeviceCount=lambda: (35, 0),  # cudaErrorInsufficientDriver
+        cudaDriverGetVersion=lambda: (0, 11040),
+        cudaRuntimeGetVersion=lambda: (0, 12080),
+    )
+    monkeypatch.setattr(cuda, "import_cudart", lambda: old_driver)
+    with pytest.raises(VireidError) as error:
+        tensorrt_environment()
+    assert_one_line(error, "driver supports CUDA 11.4", "needs CUDA 12.8", "update the driver")
+
+
+class RecordingConfig:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def set_memory_pool_limit(self, pool: object, size: int) -> None:
+        self.calls.append(("limit", (pool, size)))
+
+    def clear_flag(self, flag: object) -> None:
+        self.calls.append(("clear", flag))
+
+
+@pytest.mark.parametrize("allow_tf32", [False, True])
+def test_fp32_plans_are_built_without_tf32(allow_tf32: bool) -> None:
+    trt_module = types.SimpleNamespace(
+        MemoryPoolType=types.SimpleNamespace(WORKSPACE="workspace"), BuilderFlag=types.SimpleNamespace(TF32="tf32")
+    )
+    config = RecordingConfig()
+    builder = types.SimpleNamespace(create_builder_config=lambda: config)
+    assert builder_config(trt_module, builder, workspace_bytes=1 << 20, allow_tf32=allow_tf32) is config  # type: ignore[arg-type]
+    assert (("clear", "tf32") in config.calls) is not allow_tf32
 
 
 def test_environment_without_cuda_python_asks_torch(
@@ -88,9 +126,9 @@ def test_environment_without_cuda_python_asks_torch(
     def missing() -> Any:
         raise ImportError("No module named 'cuda'")
 
-    monkeypatch.setattr(runtime_backend, "import_cudart", missing)
+    monkeypatch.setattr(cuda, "import_cudart", missing)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(VireidError, match="no NVIDIA GPU found"):
+    with pytest.raises(VireidError, match="torch finds no CUDA GPU"):
         tensorrt_environment()
 
 
@@ -103,7 +141,7 @@ def test_environment_reports_tensorrt_and_gpu(tensorrt_without_gpu: None, monkey
         cudaDriverGetVersion=lambda: (0, 13000),
         cudaRuntimeGetVersion=lambda: (0, 12080),
     )
-    monkeypatch.setattr(runtime_backend, "import_cudart", lambda: device)
+    monkeypatch.setattr(cuda, "import_cudart", lambda: device)
     assert tensorrt_environment() == {
         "tensorrt": "10.13.0.35",
         "gpu": "NVIDIA H100 80GB HBM3",
@@ -118,7 +156,7 @@ def test_build_without_gpu_writes_nothing(tensorrt_without_gpu: None, tmp_path: 
     onnx_path.write_bytes(b"an ONNX graph")
     with pytest.raises(VireidError) as error:
         build_engine(onnx_path, tmp_path / "out" / "visible.fp32.plan", **build_args(tmp_path))
-    assert_one_line(error, "no NVIDIA GPU found")
+    assert_one_line(error, "CUDA finds no NVIDIA GPU")
     assert not (tmp_path / "out").exists()
 
 
@@ -169,7 +207,7 @@ def test_against_onnxruntime(tiny_onnx: Path, tmp_path: Path) -> None:
     args = build_args(tmp_path)
     plan_path = tmp_path / "out" / "visible.fp32.plan"
     record = build_engine(tiny_onnx, plan_path, **args)
-    assert record["strongly_typed"] is True
+    assert record["strongly_typed"] is True and record["tf32"] is False
     assert record["batch"] == {"min": 1, "opt": 4, "max": 8}
     assert record["tensorrt"] == tensorrt_environment()["tensorrt"]
     assert record["timing_cache"] == "tensorrt.timing-cache" and args["timing_cache_path"].stat().st_size > 0

@@ -80,17 +80,18 @@ def test_input_validation_names_the_expected_shape(demo_export: Path) -> None:
     embedder = load_embedder(demo_export, "visible")
     h, w = embedder.input_spec.height, embedder.input_spec.width
     good = np.zeros((2, 3, h, w), dtype=np.float32)
-    cases = {
-        "rank": good[0],
-        "channels": np.zeros((2, 1, h, w), dtype=np.float32),
-        "size": np.zeros((2, 3, h + 8, w), dtype=np.float32),
-        "dtype": good.astype(np.float64),
-        "not an array": good.tolist(),
+    cases = {  # what each error must name besides the expected shape
+        "rank 3": good[0],
+        "got 1 channels": np.zeros((2, 1, h, w), dtype=np.float32),
+        f"got size {h + 8} x {w}": np.zeros((2, 3, h + 8, w), dtype=np.float32),
+        "got dtype float64": good.astype(np.float64),
+        "got list": good.tolist(),
+        "empty batch": good[:0],
     }
-    for case, value in cases.items():
-        with pytest.raises(ValueError, match=rf"float32 N x 3 x {h} x {w}"):
+    for problem, value in cases.items():
+        with pytest.raises(ValueError, match=rf"float32 N x 3 x {h} x {w}") as info:
             embedder.embed(value)  # type: ignore[arg-type]
-        assert case
+        assert problem in str(info.value), (problem, str(info.value))
 
 
 def test_batches_larger_than_the_profile_are_split(demo_export: Path) -> None:

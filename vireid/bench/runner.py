@@ -28,6 +28,38 @@ if TYPE_CHECKING:
     from vireid_runtime.parity import Bar
 
 ALL_BACKENDS = ("torch", "ort-cpu", "ort-cuda", "ort-trt", "trt")
+GPU_BACKENDS = ("ort-cuda", "ort-trt", "trt")
+
+
+def default_device() -> str:
+    """cuda when torch sees a GPU, else cpu."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def gpu_index(device: str) -> int | None:
+    """The GPU a device string names (None for cpu); VireidError for anything but cpu, cuda or cuda:N."""
+    from vireid_runtime.cuda import parse_device
+
+    if device == "cpu":
+        return None
+    try:
+        return parse_device(device)
+    except ValueError as err:
+        raise VireidError(f"--device: {err}") from None
+
+
+def _check_torch_device(device: str) -> None:
+    import torch
+
+    index = gpu_index(device)
+    if index is None:
+        return
+    if not torch.cuda.is_available():
+        raise VireidError(f"--device {device}: torch sees no CUDA GPU here; pass --device cpu")
+    if index >= torch.cuda.device_count():
+        raise VireidError(f"--device {device}: torch sees {torch.cuda.device_count()} GPU(s) here")
 
 
 @dataclass(frozen=True)
@@ -43,8 +75,11 @@ class BenchOptions:
     latency_modalities: tuple[str, ...] = ("visible", "infrared")
     threads: int | None = None
     parity: bool = True
+    device: str | None = None
+    """cpu, cuda or cuda:N for the torch reference and every GPU backend; None: `default_device()`."""
 
     def __post_init__(self) -> None:
+        gpu_index(self.device or "cpu")  # one clear line for a malformed --device
         unknown = [b for b in self.backends if b not in ALL_BACKENDS]
         if unknown:
             raise VireidError(f"unknown backend {unknown[0]!r}; choose from {', '.join(ALL_BACKENDS)}")
@@ -79,7 +114,7 @@ class Candidate:
             embedder.close()
 
 
-def _reference(art_dir: Path, manifest: Any, options: BenchOptions, log: Any) -> tuple[Candidate, str]:
+def _reference(art_dir: Path, manifest: Any, options: BenchOptions, device: str, log: Any) -> tuple[Candidate, str]:
     """The torch branches of the run when it can be found, else the fp32 ONNX on the CPU provider."""
     from vireid.bench.torch_backend import TorchEmbedder
     from vireid.io.rundir import load_run
@@ -89,11 +124,12 @@ def _reference(art_dir: Path, manifest: Any, options: BenchOptions, log: Any) ->
     if run_dir and Path(run_dir, "config.toml").is_file():
         _, model = load_run(run_dir, manifest.checkpoint.get("weights", "best"))
         torch_embedders: dict[str, Embedder] = {
-            "visible": TorchEmbedder(model, "visible", Path(run_dir)),
-            "infrared": TorchEmbedder(model, "infrared", Path(run_dir)),
+            "visible": TorchEmbedder(model, "visible", Path(run_dir), device=device),
+            "infrared": TorchEmbedder(model, "infrared", Path(run_dir), device=device),
         }
         return Candidate("torch", "fp32", torch_embedders, {"visible": run_dir, "infrared": run_dir}), (
-            f"torch fp32, rebuilt from the run directory {run_dir}"
+            f"torch fp32 on {device}{' (TF32 off)' if device != 'cpu' else ''}, rebuilt from the run directory "
+            f"{run_dir}"
         )
     log(f"run directory {run_dir or '(none recorded)'} not found: parity is against the fp32 ONNX on ort-cpu")
     embedders = {
@@ -105,7 +141,12 @@ def _reference(art_dir: Path, manifest: Any, options: BenchOptions, log: Any) ->
 
 
 def _candidates(
-    art_dir: Path, manifest: Any, options: BenchOptions, reference: Candidate, skipped: list[dict[str, str]]
+    art_dir: Path,
+    manifest: Any,
+    options: BenchOptions,
+    device: str,
+    reference: Candidate,
+    skipped: list[dict[str, str]],
 ) -> list[Candidate]:
     from vireid_runtime import RuntimeUserError, load_embedder
 
@@ -120,10 +161,14 @@ def _candidates(
             else:
                 skipped.append({"backend": "torch", "precision": "fp32", "reason": "no run directory to rebuild it"})
             continue
+        gpu = gpu_index(device)
         for precision in precisions:
+            if backend in GPU_BACKENDS and gpu is None:
+                skipped.append({"backend": backend, "precision": precision, "reason": "--device cpu"})
+                continue
             try:
                 embedders = {
-                    m: load_embedder(art_dir, m, backend, precision, threads=options.threads)
+                    m: load_embedder(art_dir, m, backend, precision, threads=options.threads, device=gpu or 0)
                     for m in ("visible", "infrared")
                 }
             except RuntimeUserError as err:
@@ -150,8 +195,10 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
     images = evaluation_split(root, manifest.data_trial)
     height, width = manifest.input.height, manifest.input.width
     skipped: list[dict[str, str]] = []
-    reference, reference_note = _reference(art_dir, manifest, options, log)
-    candidates = _candidates(art_dir, manifest, options, reference, skipped)
+    device = options.device or default_device()
+    _check_torch_device(device)
+    reference, reference_note = _reference(art_dir, manifest, options, device, log)
+    candidates = _candidates(art_dir, manifest, options, device, reference, skipped)
     result: dict[str, Any] = {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "artifacts": str(art_dir.resolve()),
@@ -164,6 +211,7 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
             "warmup": options.warmup,
             "latency_modalities": list(options.latency_modalities),
             "input": f"{height}x{width}",
+            "device": device,
         },
         "environment": fingerprint(),
         "skipped": skipped,

@@ -41,6 +41,14 @@ def bench_cli(
         int | None, typer.Option("--threads", help="ONNX Runtime intra-op threads (default: all cores).")
     ] = None,
     no_parity: Annotated[bool, typer.Option("--no-parity", help="Latency only.")] = False,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device",
+            help="cpu, cuda or cuda:N: where the torch reference runs, and the GPU every GPU backend uses "
+            "(default: cuda when one is available, else cpu; with cpu the GPU backends are skipped).",
+        ),
+    ] = None,
 ) -> None:
     """Measure what deployment changes: retrieval parity and speed, per backend and precision.
 
@@ -67,6 +75,7 @@ def bench_cli(
         latency_modalities=("visible", "infrared") if branch == "both" else (branch,),
         threads=threads,
         parity=not no_parity,
+        device=device,
     )
     result = run_bench(art_dir, options)
     print_tables(result)

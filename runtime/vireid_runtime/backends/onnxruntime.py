@@ -1,13 +1,29 @@
 """ONNX Runtime backends: ort-cpu, ort-cuda and ort-trt (execution providers).
 
-A requested provider must be the one ONNX Runtime actually gives: onnxruntime-gpu lists the CUDA and TensorRT
-providers even on machines without a GPU and then quietly runs on the CPU, so the session's `get_providers()`
-is checked and a mismatch is a loud `BackendUnavailable`, never a silent CPU fallback.
+Why it is written this way (docs/architecture.md, "Runtime"):
+- A GPU backend runs on the GPU or not at all. onnxruntime-gpu lists the CUDA and TensorRT providers even on
+  machines without a GPU and then quietly runs on the CPU; and a node no GPU provider takes would silently run
+  on the CPU too. So GPU sessions set `session.disable_cpu_ep_fallback`, the session's providers are checked,
+  and a graph that still needs the CPU fails in one line naming its nodes (found from a profiled run).
+- ort-trt registers TensorRT and then CUDA: subgraphs TensorRT refuses run on the GPU through CUDA, not on the
+  CPU.
+- Precision is not an option: it lives in the graph (fp16 tensors, Q/DQ nodes), and ONNX Runtime builds a
+  strongly typed TensorRT network only when its precision flags are both off, so TensorRT runs exactly the
+  graph that passed the export's gate (docs/architecture.md, "Precisions").
+- TensorRT's engine cache goes to a user cache folder, never into ART_DIR, which may be read-only in a
+  deployment image.
+- Compute timing binds input and output to device memory (IOBinding), so host<->device copies stay out of it,
+  as they do for the native `trt` backend; end-to-end timing (the bench's) keeps them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,31 +38,140 @@ PROVIDERS = {
     "ort-cuda": "CUDAExecutionProvider",
     "ort-trt": "TensorrtExecutionProvider",
 }
+GPU_BACKENDS = ("ort-cuda", "ort-trt")
+NO_CPU_FALLBACK = "session.disable_cpu_ep_fallback"
+CPU_FALLBACK_REFUSED = (
+    "fallback to CPU EP has been explicitly disabled",  # nodes no GPU provider takes
+    "Conflicting session configuration",  # onnxruntime's own retry on [CUDA, CPU] after a GPU provider failed
+)
+MAX_NAMED_NODES = 6
 
 
-def provider_options(backend: str, input_spec: InputSpec, batch: BatchRange, cache_dir: Path) -> dict[str, Any]:
-    """Sensible defaults: an engine and timing cache beside the artifacts for TensorRT, and its batch profile.
+def default_cache_dir() -> Path:
+    """Where ort-trt keeps engines and timing caches: $VIREID_CACHE, else the user cache (XDG) folder."""
+    if os.environ.get("VIREID_CACHE"):
+        return Path(os.environ["VIREID_CACHE"]) / "ort-trt"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "vireid" / "ort-trt"
 
-    Precision is not an option here: it lives in the graph (fp16 tensors, Q/DQ nodes), and ONNX Runtime builds a
-    strongly typed TensorRT network only when `trt_fp16_enable` and `trt_int8_enable` are both off, so that
-    TensorRT runs exactly the graph that passed the export's gate (docs/architecture.md, "Precisions").
-    """
+
+def _cuda_options(device: int) -> dict[str, Any]:
+    return {"device_id": device, "cudnn_conv_algo_search": "EXHAUSTIVE"}
+
+
+def _tensorrt_options(input_spec: InputSpec, batch: BatchRange, cache_dir: Path, device: int) -> dict[str, Any]:
+    shape = f"{input_spec.channels}x{input_spec.height}x{input_spec.width}"
+    return {
+        "device_id": device,
+        "trt_engine_cache_enable": True,
+        "trt_engine_cache_path": str(cache_dir),
+        "trt_timing_cache_enable": True,
+        "trt_timing_cache_path": str(cache_dir),
+        "trt_max_workspace_size": 4 << 30,
+        "trt_profile_min_shapes": f"{input_spec.name}:{batch.min}x{shape}",
+        "trt_profile_opt_shapes": f"{input_spec.name}:{batch.opt}x{shape}",
+        "trt_profile_max_shapes": f"{input_spec.name}:{batch.max}x{shape}",
+    }
+
+
+def providers(
+    backend: str, input_spec: InputSpec, batch: BatchRange, cache_dir: Path, device: int = 0
+) -> list[tuple[str, dict[str, Any]]]:
+    """The (provider, options) list a backend's session is created with, in priority order."""
     if backend == "ort-cuda":
-        return {"device_id": 0, "cudnn_conv_algo_search": "EXHAUSTIVE"}
+        return [(PROVIDERS["ort-cuda"], _cuda_options(device))]
     if backend == "ort-trt":
-        shape = f"{input_spec.channels}x{input_spec.height}x{input_spec.width}"
-        return {
-            "device_id": 0,
-            "trt_engine_cache_enable": True,
-            "trt_engine_cache_path": str(cache_dir),
-            "trt_timing_cache_enable": True,
-            "trt_timing_cache_path": str(cache_dir),
-            "trt_max_workspace_size": 4 << 30,
-            "trt_profile_min_shapes": f"{input_spec.name}:{batch.min}x{shape}",
-            "trt_profile_opt_shapes": f"{input_spec.name}:{batch.opt}x{shape}",
-            "trt_profile_max_shapes": f"{input_spec.name}:{batch.max}x{shape}",
-        }
-    return {}
+        return [
+            (PROVIDERS["ort-trt"], _tensorrt_options(input_spec, batch, cache_dir, device)),
+            (PROVIDERS["ort-cuda"], _cuda_options(device)),
+        ]
+    return [(PROVIDERS["ort-cpu"], {})]
+
+
+def session_options(backend: str, threads: int | None = None, *, cpu_fallback: bool = False) -> Any:
+    """Full graph optimisation; for GPU backends no fallback to the CPU unless `cpu_fallback` (diagnosis only)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # placement and provider problems are reported below, in one line
+    if threads:
+        options.intra_op_num_threads = threads
+    if backend in GPU_BACKENDS and not cpu_fallback:
+        options.add_session_config_entry(NO_CPU_FALLBACK, "1")
+    return options
+
+
+def _session(path: Path, options: Any, session_providers: list[tuple[str, dict[str, Any]]]) -> Any:
+    """An InferenceSession; onnxruntime prints an "EP Error" box on stdout when a GPU provider fails to start
+    and it retries without it, which the one-line refusal replaces."""
+    import onnxruntime as ort
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return ort.InferenceSession(os.fspath(path), sess_options=options, providers=session_providers)
+
+
+def nodes_by_provider(profile: Path) -> dict[str, list[str]]:
+    """Node names per execution provider, from an ONNX Runtime profile (JSON trace) of at least one run."""
+    events = json.loads(profile.read_text())
+    placed: dict[str, list[str]] = {}
+    for event in events:
+        args = event.get("args") or {}
+        if event.get("cat") != "Node" or "provider" not in args:
+            continue
+        node = str(event.get("name", "")).removesuffix("_kernel_time")
+        names = placed.setdefault(str(args["provider"]), [])
+        if node and node not in names:
+            names.append(node)
+    return placed
+
+
+def placement(
+    path: Path, backend: str, session_providers: list[tuple[str, dict[str, Any]]], batch: np.ndarray
+) -> tuple[list[str], list[str]]:
+    """What ONNX Runtime would do with `path` for `backend` if the CPU fallback were allowed: the providers it
+    starts, and the nodes it places on the CPU (from one profiled run)."""
+
+    with tempfile.TemporaryDirectory(prefix="vireid-placement-") as scratch:
+        options = session_options(backend, cpu_fallback=True)
+        options.enable_profiling = True
+        options.profile_file_prefix = os.path.join(scratch, "placement")
+        session = _session(path, options, session_providers)
+        session.run(None, {session.get_inputs()[0].name: batch})
+        profile = Path(session.end_profiling())
+        return list(session.get_providers()), nodes_by_provider(profile).get(PROVIDERS["ort-cpu"], [])
+
+
+def placement_refusal(backend: str, file: str, started: list[str], on_cpu: list[str]) -> str:
+    """The one line for a GPU session that would need the CPU: the provider did not start, or these nodes."""
+    provider = PROVIDERS[backend]
+    if provider not in started:
+        return (
+            f"{backend}: ONNX Runtime could not start {provider} here (no usable GPU, or its CUDA / cuDNN / "
+            "TensorRT libraries are missing); refusing to run on the CPU instead"
+        )
+    listed = ", ".join(on_cpu[:MAX_NAMED_NODES])
+    if len(on_cpu) > MAX_NAMED_NODES:
+        listed += f" and {len(on_cpu) - MAX_NAMED_NODES} more"
+    return (
+        f"{backend}: {len(on_cpu)} nodes of {file} would run on the CPU ({listed}); no GPU provider of "
+        f"{', '.join(started)} takes them. Refusing to run them there"
+    )
+
+
+def _probe_gpu(backend: str, device: int) -> None:
+    """A clear line when this machine has no usable GPU `device` (skipped without cuda-python: then ONNX Runtime's
+    own failure is reported)."""
+    from vireid_runtime.cuda import NoUsableGpu, import_cudart, query_gpu
+
+    try:
+        cudart = import_cudart()
+    except ImportError:
+        return
+    try:
+        query_gpu(cudart, device)
+    except NoUsableGpu as err:
+        raise BackendUnavailable(f"{backend}: {err}") from None
 
 
 class OrtEmbedder(Embedder):
@@ -59,30 +184,42 @@ class OrtEmbedder(Embedder):
         batch: BatchRange,
         backend: str,
         threads: int | None = None,
+        *,
+        device: int = 0,
+        cache_dir: Path | None = None,
     ) -> None:
         import onnxruntime as ort
 
         super().__init__(artifact, path, input_spec, output_spec, max_batch=batch.max)
         self.backend = backend
+        self.device = device
+        self._batch_min = batch.min
         provider = PROVIDERS[backend]
         if provider not in ort.get_available_providers():
             raise BackendUnavailable(
                 f"{backend}: this onnxruntime build has no {provider} "
                 f"(it has {', '.join(ort.get_available_providers())}); install onnxruntime-gpu on a CUDA machine"
             )
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # the provider check below reports failures in one clear line
-        if threads:
-            options.intra_op_num_threads = threads
-        cache_dir = path.parent / "ort-trt-cache"
+        if backend in GPU_BACKENDS:
+            ort.set_default_logger_severity(4)  # failures are reported below in one line, not as log noise
+            _probe_gpu(backend, device)
+        cache = (cache_dir or default_cache_dir()) / (artifact.sha256[:16] or path.stem)
         if backend == "ort-trt":
-            cache_dir.mkdir(exist_ok=True)
-        opts = provider_options(backend, input_spec, batch, cache_dir)
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise BackendUnavailable(
+                    f"ort-trt: cannot create its engine cache {cache} ({err.strerror}); set VIREID_CACHE to a "
+                    "writable folder"
+                ) from None
+        self._providers = providers(backend, input_spec, batch, cache, device)
         try:
-            self.session = ort.InferenceSession(os.fspath(path), sess_options=options, providers=[(provider, opts)])
+            self.session = _session(path, session_options(backend, threads), self._providers)
         except Exception as err:  # onnxruntime raises its own Fail / InvalidGraph types
-            raise ArtifactError(f"ONNX Runtime cannot load {path}: {str(err).splitlines()[0]}") from None
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            if any(sign in str(err) for sign in CPU_FALLBACK_REFUSED):
+                raise BackendUnavailable(self._placement_message(path)) from None
+            raise ArtifactError(f"ONNX Runtime cannot load {path}: {first}") from None
         given = self.session.get_providers()
         if not given or given[0] != provider:
             raise BackendUnavailable(
@@ -92,9 +229,46 @@ class OrtEmbedder(Embedder):
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
 
+    def _placement_message(self, path: Path) -> str:
+        spec = self.input_spec
+        probe = np.zeros((self._batch_min, spec.channels, spec.height, spec.width), dtype=np.float32)
+        try:
+            started, on_cpu = placement(path, self.backend, self._providers, probe)
+        except Exception:  # the diagnosis is best effort; the refusal stands without it
+            started, on_cpu = [], []
+        return placement_refusal(self.backend, path.name, started, on_cpu)
+
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         (output,) = self.session.run([self.output_name], {self.input_name: batch})
         return np.asarray(output)
 
-    def close(self) -> None:
+    def time_compute(self, batch: np.ndarray, warmup: int, runs: int) -> list[float]:
+        """Seconds per run with input and output bound to the session's device (IOBinding): the copies are
+        made once, outside the timed runs, so GPU figures hold the GPU's work and nothing else."""
+        import onnxruntime as ort
+
+        device_type = "cuda" if self.backend in GPU_BACKENDS else "cpu"
+        bindings = []
+        for chunk in self.chunks(self.validate(batch)):
+            binding = self.session.io_binding()
+            value = ort.OrtValue.ortvalue_from_numpy(chunk, device_type, self.device)
+            binding.bind_ortvalue_input(self.input_name, value)
+            binding.bind_output(self.output_name, device_type, self.device)
+            bindings.append((binding, value))  # the OrtValue must outlive its binding
+
+        def run_once() -> None:
+            for binding, _value in bindings:
+                self.session.run_with_iobinding(binding)
+                binding.synchronize_outputs()
+
+        for _ in range(warmup):
+            run_once()
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            run_once()
+            times.append(time.perf_counter() - start)
+        return times
+
+    def _release(self) -> None:
         self.__dict__.pop("session", None)

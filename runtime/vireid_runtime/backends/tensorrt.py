@@ -14,15 +14,15 @@ Why it is written this way:
   so), and the default stream serialises against all other work on the device.
 - Device buffers and pinned host staging buffers are allocated once, for the profile's maximum batch; pinned
   memory lets the copies run as asynchronous DMA. Larger batches are split by the base class.
-- CUDA comes from cuda-python (`cuda.bindings.runtime`), not torch: the runtime ships without torch. Every call
-  returns `(cudaError_t, *values)` and goes through `cuda_check`, which names the failing call.
+- CUDA comes from cuda-python through `vireid_runtime/cuda.py` (device queries, streams, events, pinned
+  buffers), shared with the ONNX Runtime GPU backends and the engine builder.
+- `time_compute` times back-to-back `execute_async_v3` calls between two events, so Python's launch gaps stay
+  out of the figure, as they would in a serving loop that queues work ahead.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import importlib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +30,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vireid_runtime.cuda import (
+    NoUsableGpu,
+    cuda_check,
+    elapsed_seconds,
+    import_cudart,
+    new_event,
+    new_stream,
+    pinned_array,
+    query_gpu,
+    use_device,
+)
 from vireid_runtime.embedder import Embedder
 from vireid_runtime.errors import ArtifactError, BackendUnavailable
 from vireid_runtime.manifest import Artifact, BatchRange, InputSpec, OutputSpec
@@ -39,55 +50,9 @@ if TYPE_CHECKING:
 
 TRT_MISSING = "TensorRT is not installed: pip install 'vireid[trt]' (needs an NVIDIA GPU)"
 CUDA_MISSING = "cuda-python is not installed: pip install 'vireid[trt]' (needs an NVIDIA GPU)"
-NO_GPU = "trt: no NVIDIA GPU found (CUDA reports no usable device); TensorRT engines run only on a GPU"
+LAUNCHES_PER_SAMPLE = 10
+"""Back-to-back runs per timing sample: enough to hide Python's launch gap behind the GPU's work."""
 REBUILD = "rebuild it here with `vireid export --engine trt`"
-
-
-def import_cudart() -> Any:
-    """cuda-python's runtime module: `cuda.bindings.runtime`, or `cuda.cudart` in cuda-python before 12.6."""
-    try:
-        return importlib.import_module("cuda.bindings.runtime")
-    except ImportError:
-        return importlib.import_module("cuda.cudart")
-
-
-def cuda_check(result: Any, call: str) -> Any:
-    """Unpack a cuda-python result `(cudaError_t, *values)`; RuntimeError naming `call` unless it succeeded."""
-    error, *values = result
-    if int(error) != 0:  # cudaSuccess
-        raise RuntimeError(f"CUDA call {call} failed: {getattr(error, 'name', error)} ({int(error)})")
-    if not values:
-        return None
-    return values[0] if len(values) == 1 else tuple(values)
-
-
-def _cuda_version(value: int) -> str:
-    return f"{value // 1000}.{value % 1000 // 10}"
-
-
-def query_gpu(cudart: Any) -> dict[str, str] | None:
-    """The current CUDA device's name, compute capability and CUDA versions; None when there is no usable GPU.
-
-    "driver" is the CUDA version the installed driver supports (`cudaDriverGetVersion`); the driver's own release
-    number is only available through NVML.
-    """
-    try:
-        error, count = cudart.cudaGetDeviceCount()
-    except (RuntimeError, OSError):  # cuda-python could not load the CUDA libraries at all
-        return None
-    if int(error) != 0 or not count:
-        return None
-    device = cuda_check(cudart.cudaGetDevice(), "cudaGetDevice")
-    props = cuda_check(cudart.cudaGetDeviceProperties(device), "cudaGetDeviceProperties")
-    name = props.name
-    if isinstance(name, bytes):
-        name = name.split(b"\0", 1)[0].decode("utf-8", "replace")
-    return {
-        "gpu": str(name),
-        "compute_capability": f"{props.major}.{props.minor}",
-        "driver": _cuda_version(cuda_check(cudart.cudaDriverGetVersion(), "cudaDriverGetVersion")),
-        "cuda_runtime": _cuda_version(cuda_check(cudart.cudaRuntimeGetVersion(), "cudaRuntimeGetVersion")),
-    }
 
 
 def _sm(compute_capability: str) -> str:
@@ -133,14 +98,20 @@ class TensorRTEmbedder(Embedder):
     backend = "trt"
 
     def __init__(
-        self, artifact: Artifact, path: Path, input_spec: InputSpec, output_spec: OutputSpec, batch: BatchRange
+        self,
+        artifact: Artifact,
+        path: Path,
+        input_spec: InputSpec,
+        output_spec: OutputSpec,
+        batch: BatchRange,
+        device: int = 0,
     ) -> None:
         # Everything close() releases exists from the start, so a failure half-way through cleans up.
         self._cudart: Any = None
         self._stream: Any = None
         self._events: list[Any] = []
         self._device: dict[str, int] = {}
-        self._pinned: list[int] = []
+        self._pinned_pointers: list[int] = []
         self._host_in: np.ndarray | None = None
         self._host_out: np.ndarray | None = None
         self._context: trt.IExecutionContext | None = None
@@ -153,9 +124,11 @@ class TensorRTEmbedder(Embedder):
             cudart = import_cudart()
         except ImportError:
             raise BackendUnavailable(CUDA_MISSING) from None
-        gpu = query_gpu(cudart)
-        if gpu is None:
-            raise BackendUnavailable(NO_GPU)
+        try:
+            gpu = query_gpu(cudart, device)
+        except NoUsableGpu as err:
+            raise BackendUnavailable(f"trt: {err}; TensorRT engines run only on a GPU") from None
+        self._device_index = device
         caution = check_engine_compatible(artifact.engine, {**gpu, "tensorrt": trt.__version__}, artifact.file)
         if caution:
             warnings.warn(caution, RuntimeWarning, stacklevel=2)
@@ -187,28 +160,26 @@ class TensorRTEmbedder(Embedder):
         try:
             self._allocate(cudart, engine, high[0], chw, dim)
         except BaseException:
-            self.close()
+            self._release()
             raise
 
     def _allocate(self, cudart: Any, engine: trt.ICudaEngine, rows: int, chw: tuple[int, ...], dim: int) -> None:
         self._cudart = cudart
+        use_device(cudart, self._device_index)
         self._context = engine.create_execution_context()
         if self._context is None:
             raise BackendUnavailable(f"trt: TensorRT could not create an execution context for {self.path}")
-        self._stream = cuda_check(
-            cudart.cudaStreamCreateWithFlags(cudart.cudaStreamNonBlocking), "cudaStreamCreateWithFlags"
-        )
-        self._events = [cuda_check(cudart.cudaEventCreate(), "cudaEventCreate") for _ in range(2)]
-        self._host_in = self._pinned_array((rows, *chw))
-        self._host_out = self._pinned_array((rows, dim))
+        self._stream = new_stream(cudart)
+        self._events = [new_event(cudart) for _ in range(2)]
+        self._host_in = self._pinned((rows, *chw))
+        self._host_out = self._pinned((rows, dim))
         for name, host in ((self._input, self._host_in), (self._output, self._host_out)):
             self._device[name] = int(cuda_check(cudart.cudaMalloc(host.nbytes), "cudaMalloc"))
 
-    def _pinned_array(self, shape: tuple[int, ...]) -> np.ndarray:
-        count = int(np.prod(shape))
-        pointer = int(cuda_check(self._cudart.cudaMallocHost(count * 4), "cudaMallocHost"))
-        self._pinned.append(pointer)
-        return np.ctypeslib.as_array((ctypes.c_float * count).from_address(pointer)).reshape(shape)
+    def _pinned(self, shape: tuple[int, ...]) -> np.ndarray:
+        array, pointer = pinned_array(self._cudart, shape)
+        self._pinned_pointers.append(pointer)
+        return array
 
     def _prepare(self, rows: int) -> trt.IExecutionContext:
         """Give the context this run's batch size and the buffers' addresses."""
@@ -265,9 +236,12 @@ class TensorRTEmbedder(Embedder):
     def time_compute(self, batch: np.ndarray, warmup: int, runs: int) -> list[float]:
         """Device seconds per run of `execute_async_v3` alone, timed with CUDA events on the engine's stream.
 
-        The input is uploaded once. A batch above the profile maximum runs as the same chunks `embed` would use,
-        all on the first chunk's data (compute time does not depend on the values). The shape is only set again
-        when it changes, so a single-chunk batch times back-to-back `execute_async_v3` calls and nothing else.
+        Each of the `runs` samples is LAUNCHES_PER_SAMPLE runs queued back to back between two events, divided
+        by that count: the GPU never waits for Python to launch the next run, so the figure is the engine's
+        own time (a lone run between two events would add the Python launch gap to every sample). The input is
+        uploaded once. A batch above the profile maximum runs as the same chunks `embed` would use, all on the
+        first chunk's data (compute time does not depend on the values); the shape is only set again when it
+        changes.
         """
         chunks = self.chunks(self.validate(batch))
         sizes = [max(chunk.shape[0], self._min_batch) for chunk in chunks]
@@ -289,14 +263,13 @@ class TensorRTEmbedder(Embedder):
         times = []
         for _ in range(runs):
             cuda_check(cudart.cudaEventRecord(start, self._stream), "cudaEventRecord")
-            run_once()
+            for _ in range(LAUNCHES_PER_SAMPLE):
+                run_once()
             cuda_check(cudart.cudaEventRecord(end, self._stream), "cudaEventRecord")
-            cuda_check(cudart.cudaEventSynchronize(end), "cudaEventSynchronize")
-            milliseconds = cuda_check(cudart.cudaEventElapsedTime(start, end), "cudaEventElapsedTime")
-            times.append(float(milliseconds) / 1000.0)
+            times.append(elapsed_seconds(cudart, start, end) / LAUNCHES_PER_SAMPLE)
         return times
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Release the context, engine, buffers, events and stream; safe to call twice.
 
         Best effort by design: after a sticky CUDA error every release fails too, and raising here would hide
@@ -312,10 +285,10 @@ class TensorRTEmbedder(Embedder):
         releases = [(cudart.cudaStreamSynchronize, self._stream)] if self._stream is not None else []
         releases += [(cudart.cudaEventDestroy, event) for event in self._events]
         releases += [(cudart.cudaFree, pointer) for pointer in self._device.values()]
-        releases += [(cudart.cudaFreeHost, pointer) for pointer in self._pinned]
+        releases += [(cudart.cudaFreeHost, pointer) for pointer in self._pinned_pointers]
         if self._stream is not None:
             releases.append((cudart.cudaStreamDestroy, self._stream))
-        self._stream, self._events, self._device, self._pinned = None, [], {}, []
+        self._stream, self._events, self._device, self._pinned_pointers = None, [], {}, []
         for release, handle in releases:
             with contextlib.suppress(Exception):  # see the docstring: never mask the original error
                 release(handle)
