@@ -94,3 +94,24 @@ def demo_export(tmp_path_factory: pytest.TempPathFactory, demo_run):  # type: ig
     )
     export_run(demo_run, out, options, log=lambda _message: None)
     return out
+
+
+@pytest.fixture(scope="session")
+def trt_export(tmp_path_factory: pytest.TempPathFactory, demo_run):  # type: ignore[no-untyped-def]
+    """`vireid export --engine trt --precision fp32,fp16,int8` of `demo_run` (GPU + TensorRT tests only)."""
+    from vireid_export.branch import SearchOptions
+    from vireid_export.int8.calibration import method_named
+    from vireid_export.pipeline import ExportOptions, export_run
+
+    out = tmp_path_factory.mktemp("artifacts") / "trt"
+    options = ExportOptions(
+        engine="trt",
+        precisions=("fp32", "fp16", "int8"),
+        batches=(1, 4, 8),
+        calib_count=24,
+        search_pool=48,
+        parity_count=16,
+        search=SearchOptions(search_images=24, methods=(method_named("percentile 99.99"),)),
+    )
+    export_run(demo_run, out, options, log=lambda _message: None)
+    return out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from vireid.config import ModelConfig
+from pathlib import Path
+
+from vireid.config import DataConfig, ModelConfig, RunConfig
 
 TINY_HEIGHT, TINY_WIDTH = 96, 48
 
@@ -18,3 +20,22 @@ def tiny_model_config(**changes: object) -> ModelConfig:
     }
     values.update(changes)
     return ModelConfig(**values)  # type: ignore[arg-type]
+
+
+def randomised_run(root: Path, data_root: Path, **model_changes: object) -> Path:
+    """A run directory with random weights and non-trivial BatchNorm statistics."""
+    import torch
+
+    from vireid.io.rundir import save_run
+    from vireid.models import build_model
+
+    torch.manual_seed(0)
+    config = RunConfig(model=tiny_model_config(**model_changes), data=DataConfig(root=str(data_root)))
+    model = build_model(config.model)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+    save_run(root, config, model)
+    return root

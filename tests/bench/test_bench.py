@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -169,3 +170,22 @@ def test_parity_verdicts_follow_the_cosine_bar_and_the_retrieval_deltas(syntheti
     far = compare(reference, perturbed(3.0), split, bar)
     assert far["cosine_ok"] is False and far["retrieval_ok"] is False, far
     assert compare(reference, reference, split)["cosine_ok"] is None  # no bar, no verdict
+
+
+@pytest.mark.gpu
+@pytest.mark.trt
+def test_bench_on_every_nvidia_backend_with_the_torch_reference_on_cuda(trt_export: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    args = ["bench", str(trt_export), "--out", str(out), "--backends", "torch,ort-cpu,ort-cuda,ort-trt,trt"]
+    result = CliRunner().invoke(app, [*args, "--device", "cuda", "--batch", "1,8", "--runs", "3", "--warmup", "1"])
+    assert result.exit_code == 0, result.output
+    bench = json.loads((out / "bench.json").read_text())
+    assert bench["settings"]["device"] == "cuda" and "torch fp32 on cuda (TF32 off)" in bench["reference"]
+    ran = {(p["backend"], p["precision"]) for p in bench["parity"]}
+    assert {("trt", "fp32"), ("trt", "fp16"), ("trt", "int8")} <= ran
+    for entry in bench["parity"]:
+        if entry["cosine_ok"] is not None:
+            assert entry["cosine_ok"], (entry["backend"], entry["precision"], entry["cos_min"])
+    skipped = {(s["backend"], s["precision"]) for s in bench["skipped"]}
+    for name in ("ort-cuda", "ort-trt"):  # onnxruntime-gpu may be missing: then skipped, with its reason
+        assert ((name, "fp32") in ran) != ((name, "fp32") in skipped), name

@@ -13,11 +13,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from tests.helpers import tiny_model_config
-from vireid.config import DataConfig, RunConfig
+from tests.helpers import randomised_run
 from vireid.errors import VireidError
-from vireid.io.rundir import load_config, save_run
-from vireid.models import build_model
+from vireid.io.rundir import load_config
 from vireid_export import branch as branch_makers
 from vireid_export.fp16 import fp32_islands
 from vireid_export.images import gather_images
@@ -35,24 +33,10 @@ def _session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
 
 
-def _randomised_run(root: Path, data_root: Path, **model_changes: object) -> Path:
-    """A run directory with random weights and non-trivial BatchNorm statistics."""
-    torch.manual_seed(0)
-    config = RunConfig(model=tiny_model_config(**model_changes), data=DataConfig(root=str(data_root)))
-    model = build_model(config.model)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 2.0)
-    save_run(root, config, model)
-    return root
-
-
 @pytest.mark.slow
 def test_resnet50_mgsa_msam_fp32_export_matches_torch(tmp_path: Path, synthetic_sysu: Path) -> None:
     """The paper's model at 288x144: both branches, random and generated images, dynamic batch 1 and 5."""
-    run = _randomised_run(
+    run = randomised_run(
         tmp_path / "run", synthetic_sysu, backbone="resnet50", attention="mgsa+msam", height=288, width=144
     )
     art = tmp_path / "art"
@@ -176,7 +160,7 @@ def _emulated() -> ort.SessionOptions:
 def test_gate_fails_with_figures_when_parity_is_broken(
     tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = _randomised_run(tmp_path / "run", synthetic_sysu)
+    run = randomised_run(tmp_path / "run", synthetic_sysu)
     real_export = branch_makers.export_onnx
 
     def export_perturbed(branch: torch.nn.Module, path: Path, **kwargs: object) -> None:
@@ -199,7 +183,7 @@ def test_gate_fails_with_figures_when_parity_is_broken(
 
 
 def test_robustness(tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run = _randomised_run(tmp_path / "run", synthetic_sysu)
+    run = randomised_run(tmp_path / "run", synthetic_sysu)
     with pytest.raises(VireidError, match="does not exist"):
         export_run(tmp_path / "missing", tmp_path / "a", ExportOptions(), **QUIET)
     partial = tmp_path / "partial"

@@ -15,6 +15,7 @@ import pytest
 from vireid.errors import VireidError
 from vireid_export.tensorrt_build import build_engine, builder_config, tensorrt_environment
 from vireid_runtime import cuda
+from vireid_runtime.manifest import Artifact, BatchRange
 
 PIP_HINT = "pip install 'vireid[trt]'"
 
@@ -250,3 +251,60 @@ def test_rebuild_reuses_the_timing_cache_and_a_broken_graph_is_one_line(tiny_onn
         build_engine(broken, tmp_path / "out" / "d.plan", **args)
     assert_one_line(error, "TensorRT cannot parse")
     assert not (tmp_path / "out" / "d.plan").exists()
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.gpu
+@pytest.mark.trt
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_fp16_and_int8_plans_match_onnxruntime_on_the_same_graph(
+    demo_export: Path, tmp_path: Path, precision: str
+) -> None:
+    """TensorRT against ONNX Runtime CPU running the very graph the plan was built from (int8: Q/DQ emulated,
+    the arithmetic a GPU performs), at batch 1 and at a batch the 1..8 profile must split."""
+    from vireid_export.ort_cpu import cpu_session, session_embed
+    from vireid_runtime.backends.tensorrt import TensorRTEmbedder
+    from vireid_runtime.manifest import read_manifest
+
+    manifest = read_manifest(demo_export)
+    graph = manifest.find("visible", precision, "onnx", "ort-trt")
+    assert graph is not None
+    args = {**build_args(tmp_path), "height": manifest.input.height, "width": manifest.input.width}
+    plan_path = tmp_path / "out" / f"visible.{precision}.plan"
+    record = build_engine(demo_export / graph.file, plan_path, **args)
+    assert record["tf32"] is True  # only fp32 plans turn TF32 off
+    plan = Artifact("visible", precision, "plan", plan_path.name, "", plan_path.stat().st_size, engine=record)
+    reference = cpu_session(demo_export / graph.file, emulate_qdq=precision == "int8")
+    engine = TensorRTEmbedder(plan, plan_path, manifest.input, manifest.output, BatchRange(**record["batch"]))
+    try:
+        rng = np.random.default_rng(0)
+        for count in (1, 19):
+            batch = rng.random((count, 3, manifest.input.height, manifest.input.width), dtype=np.float32)
+            cosine = _cosine(engine.embed(batch), session_embed(reference, batch))
+            assert cosine.min() >= (0.999 if precision == "fp16" else 0.99), (precision, count, cosine.min())
+    finally:
+        engine.close()
+
+
+@pytest.mark.gpu
+@pytest.mark.trt
+def test_the_whole_trt_export_gates_records_the_gpu_and_writes_plans_atomically(trt_export: Path) -> None:
+    from vireid_export.tensorrt_build import tensorrt_environment
+    from vireid_runtime.manifest import read_manifest
+
+    here = tensorrt_environment()
+    manifest = read_manifest(trt_export)
+    plans = [a for a in manifest.artifacts if a.format == "plan"]
+    assert {(a.modality, a.precision) for a in plans} == {
+        (m, p) for m in ("visible", "infrared") for p in ("fp32", "fp16", "int8")
+    }
+    for artifact in plans:
+        assert artifact.parity is not None and artifact.parity.passed, artifact.file
+        for key in ("gpu", "compute_capability", "tensorrt"):
+            assert artifact.engine[key] == here[key], (artifact.file, key)
+        assert artifact.engine["tf32"] is (artifact.precision != "fp32")
+        assert (trt_export / artifact.file).stat().st_size == artifact.bytes
+    assert not [p for p in trt_export.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".")]

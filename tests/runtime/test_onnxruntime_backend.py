@@ -158,3 +158,37 @@ def test_compute_timing_runs_on_bound_buffers_and_a_closed_embedder_says_so(tiny
     for call in (lambda: embedder.embed(batch), lambda: embedder.time_compute(batch, 0, 1)):
         with pytest.raises(RuntimeError, match=r"ort-cpu embedder of visible\.onnx is closed"):
             call()
+
+
+# --- on a GPU with onnxruntime-gpu ----------------------------------------------------------------------------
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(("name", "precision"), [("ort-cuda", "fp32"), ("ort-cuda", "fp16"), ("ort-trt", "int8")])
+def test_gpu_providers_place_every_node_on_the_gpu_time_on_device_and_match_the_cpu(
+    demo_export: Path, tmp_path: Path, name: str, precision: str
+) -> None:
+    import onnxruntime as ort
+
+    from vireid_runtime import load_embedder
+
+    wanted = backend.PROVIDERS[name]
+    if wanted not in ort.get_available_providers():
+        pytest.skip(f"this onnxruntime build has no {wanted} (install onnxruntime-gpu)")
+    embedder = load_embedder(demo_export, "visible", name, precision, cache_dir=tmp_path)
+    reference = load_embedder(demo_export, "visible", "ort-cpu", precision if precision != "int8" else "fp32")
+    try:
+        assert isinstance(embedder, OrtEmbedder)
+        batch = np.random.default_rng(0).random(
+            (19, 3, embedder.input_spec.height, embedder.input_spec.width), dtype=np.float32
+        )
+        started, on_cpu = placement(embedder.path, name, embedder._providers, batch[:1])
+        assert started[0] == wanted and on_cpu == [], (started, on_cpu)
+        ours, theirs = embedder.embed(batch), reference.embed(batch)
+        cosine = (ours * theirs).sum(1)
+        assert cosine.min() >= embedder.artifact.parity.bar.cos_min  # type: ignore[union-attr]
+        times = embedder.time_compute(batch[:8], warmup=2, runs=3)
+        assert len(times) == 3 and all(seconds > 0 for seconds in times)
+    finally:
+        embedder.close()
+        reference.close()
