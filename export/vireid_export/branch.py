@@ -91,7 +91,7 @@ def make_fp16(job: BranchExport, out: Path, bar: Bar, _for_tensorrt: bool) -> Pr
     branch = mixed_precision_branch(job.model, job.modality, kept)
     export_onnx(branch, out, height=job.height, width=job.width, opset=job.opset)
     islands = fp32_islands(check_onnx(out))
-    if not islands.islands_intact(len(kept)):
+    if not islands.islands_intact(kept):
         raise VireidError(f"{out.name} lost its fp32 islands ({islands}); refusing to ship it")
     return plan
 

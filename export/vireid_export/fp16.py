@@ -104,17 +104,21 @@ class PrecisionReport:
     input_fp32: bool
     output_fp32: bool
     normalisation_fp32: bool
+    fp32_conv_layers: frozenset[str] = frozenset()
+    """The module paths of the fp32 convolutions (from their weights' names); a module applied twice, like
+    CBAM's shared channel MLP on the average- and max-pooled maps, is two Conv nodes and one layer here."""
 
-    def islands_intact(self, kept_fp32: int = 0) -> bool:
-        """GeM, gates and normalisations in fp32, and exactly `kept_fp32` convolutions in fp32, the rest fp16."""
+    def islands_intact(self, kept: Collection[str] = ()) -> bool:
+        """GeM, gates and normalisations in fp32, exactly the `kept` convolution layers in fp32, the rest fp16."""
         return (
             self.pows_fp32 == self.pows_total > 0
             and self.sigmoids_fp32 == self.sigmoids_total
             and self.input_fp32
             and self.output_fp32
             and self.normalisation_fp32
-            and self.convs_fp32 == kept_fp32
-            and self.convs_fp16 == self.convs_total - kept_fp32 > 0
+            and self.fp32_conv_layers == frozenset(kept)
+            and self.convs_fp16 + self.convs_fp32 == self.convs_total
+            and self.convs_fp16 > 0
         )
 
 
@@ -141,4 +145,7 @@ def fp32_islands(model: onnx.ModelProto) -> PrecisionReport:
         input_fp32=model.graph.input[0].type.tensor_type.elem_type == TensorProto.FLOAT,
         output_fp32=model.graph.output[0].type.tensor_type.elem_type == TensorProto.FLOAT,
         normalisation_fp32=bool(norms) and all(first_input_is(n, TensorProto.FLOAT) for n in norms),
+        fp32_conv_layers=frozenset(
+            n.input[1].removesuffix(".weight") for n in convs if first_input_is(n, TensorProto.FLOAT)
+        ),
     )

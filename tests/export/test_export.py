@@ -108,11 +108,26 @@ def test_fp16_graph_keeps_its_fp32_islands(demo_export: Path) -> None:
         plan = manifest.find(modality, "fp16", "onnx").plan  # type: ignore[union-attr]
         assert plan is not None
         report = fp32_islands(onnx.load(os.fspath(demo_export / f"{modality}.fp16.onnx")))
-        assert report.islands_intact(len(plan.kept)), report
+        assert report.islands_intact([layer.layer for layer in plan.kept]), report
         assert report.pows_total == 2 * 6  # GeM: x^p and ^(1/p) per part
         assert report.sigmoids_total > 0
     # the fp32 graph has no fp16 convolutions at all
     assert fp32_islands(onnx.load(os.fspath(demo_export / "visible.onnx"))).convs_fp16 == 0
+
+
+def test_a_kept_convolution_applied_twice_is_one_kept_layer(tmp_path: Path) -> None:
+    """CBAM's channel MLP runs on the average- and the max-pooled map: two Conv nodes share fc1's weights.
+    Keeping fc1 in fp32 makes both fp32, and the island check must count it as the one layer it is."""
+    from vireid_export.fp16 import mixed_precision_branch
+    from vireid_export.onnx_graph import export_onnx
+
+    model = build_model(tiny_model_config()).eval()
+    kept = ["attention.channel.fc1"]
+    path = tmp_path / "infrared.fp16.onnx"
+    export_onnx(mixed_precision_branch(model, "infrared", kept), path, height=96, width=48)
+    report = fp32_islands(onnx.load(os.fspath(path)))
+    assert report.convs_fp32 == 2 and report.fp32_conv_layers == frozenset(kept), report
+    assert report.islands_intact(kept) and not report.islands_intact([])
 
 
 def test_int8_graphs_are_shaped_for_their_backends(demo_export: Path, synthetic_sysu: Path) -> None:
