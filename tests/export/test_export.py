@@ -13,9 +13,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from tests.helpers import randomised_run
+from tests.helpers import randomised_run, tiny_model_config
 from vireid.errors import VireidError
 from vireid.io.rundir import load_config
+from vireid.models import build_model
 from vireid_export import branch as branch_makers
 from vireid_export.fp16 import fp32_islands
 from vireid_export.images import gather_images
