@@ -6,6 +6,7 @@ TensorRT itself is exercised end to end in tests/export/test_tensorrt_build.py (
 
 from __future__ import annotations
 
+import ctypes
 import sys
 import types
 from pathlib import Path
@@ -249,6 +250,7 @@ class CopyContext:
         return True
 
     def execute_async_v3(self, stream_handle: int) -> bool:
+        getattr(self.cudart, "calls", []).append("launch")
         kind = self.cudart.cudaMemcpyKind.cudaMemcpyDeviceToDevice
         out, images = self.addresses["embedding"], self.addresses["images"]
         result = self.cudart.cudaMemcpy2DAsync(out, 16 * 4, images, 96 * 4, 16 * 4, self.rows, kind, stream_handle)
@@ -305,3 +307,77 @@ def test_cuda_plumbing_on_a_real_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     embedder.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         embedder.embed(np.zeros((1, 3, 8, 4), dtype=np.float32))
+
+
+class HostCudart(FakeCudart):
+    """cuda-python's runtime emulated in host memory: "device" buffers are host buffers, copies are memmoves,
+    and `calls` records event records and launches in stream order, so the plumbing runs on any machine."""
+
+    cudaStreamNonBlocking = 1
+    cudaMemcpyKind = types.SimpleNamespace(
+        cudaMemcpyHostToDevice=1, cudaMemcpyDeviceToHost=2, cudaMemcpyDeviceToDevice=3
+    )
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.buffers: list[Any] = []
+        self.calls: list[str] = []
+
+    def _allocate(self, nbytes: int) -> tuple[int, int]:
+        buffer = ctypes.create_string_buffer(nbytes)
+        self.buffers.append(buffer)
+        return 0, ctypes.addressof(buffer)
+
+    cudaMallocHost = cudaMalloc = _allocate
+
+    def cudaSetDevice(self, device: int) -> tuple[int]:
+        return (0,)
+
+    def cudaStreamCreateWithFlags(self, flags: int) -> tuple[int, int]:
+        return 0, 7
+
+    def cudaEventCreate(self) -> tuple[int, int]:
+        return 0, 1
+
+    def cudaMemcpyAsync(self, dst: int, src: int, nbytes: int, kind: int, stream: int) -> tuple[int]:
+        ctypes.memmove(dst, src, nbytes)
+        return (0,)
+
+    def cudaMemcpy2DAsync(
+        self, dst: int, dpitch: int, src: int, spitch: int, width: int, height: int, *_: Any
+    ) -> tuple[int]:
+        for row in range(height):
+            ctypes.memmove(dst + row * dpitch, src + row * spitch, width)
+        return (0,)
+
+    def cudaEventRecord(self, event: int, stream: int) -> tuple[int]:
+        self.calls.append("record")
+        return (0,)
+
+    def cudaEventElapsedTime(self, start: int, end: int) -> tuple[int, float]:
+        return 0, 5.0  # milliseconds between the two records
+
+    def _done(self, *_: Any) -> tuple[int]:
+        return (0,)
+
+    cudaEventSynchronize = cudaStreamSynchronize = cudaFree = cudaFreeHost = cudaEventDestroy = _done
+    cudaStreamDestroy = _done
+
+
+def test_compute_timing_queues_runs_back_to_back_between_two_events(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cudart = HostCudart()
+    monkeypatch.setattr(backend, "import_cudart", lambda: cudart)
+    monkeypatch.setitem(sys.modules, "tensorrt", stand_in_tensorrt(cudart))
+    embedder = construct(tmp_path)
+    try:
+        batch = np.random.default_rng(0).random((19, 3, 8, 4), dtype=np.float32)  # chunks of 8 + 8 + 3
+        np.testing.assert_array_equal(embedder.embed(batch), batch.reshape(19, -1)[:, :16])
+        cudart.calls.clear()
+        times = embedder.time_compute(batch, warmup=1, runs=2)
+    finally:
+        embedder.close()
+    per_sample = backend.LAUNCHES_PER_SAMPLE * 3
+    assert cudart.calls == ["launch"] * 3 + (["record"] + ["launch"] * per_sample + ["record"]) * 2
+    assert times == [0.005 / backend.LAUNCHES_PER_SAMPLE] * 2  # seconds per run of the whole batch
