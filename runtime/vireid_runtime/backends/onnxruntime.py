@@ -142,14 +142,13 @@ def placement(
         return list(session.get_providers()), nodes_by_provider(profile).get(PROVIDERS["ort-cpu"], [])
 
 
-def placement_refusal(backend: str, file: str, started: list[str], on_cpu: list[str]) -> str:
-    """The one line for a GPU session that would need the CPU: the provider did not start, or these nodes."""
+def placement_refusal(backend: str, file: str, started: list[str], on_cpu: list[str], finding: str = "") -> str:
+    """The one line for a GPU session that would need the CPU: the provider did not start (with what cuda-python
+    found, if anything), or these nodes."""
     provider = PROVIDERS[backend]
     if provider not in started:
-        return (
-            f"{backend}: ONNX Runtime could not start {provider} here (no usable GPU, or its CUDA / cuDNN / "
-            "TensorRT libraries are missing); refusing to run on the CPU instead"
-        )
+        why = finding or "no usable GPU, or its CUDA / cuDNN / TensorRT libraries are missing"
+        return f"{backend}: ONNX Runtime could not start {provider} here ({why}); refusing to run on the CPU instead"
     listed = ", ".join(on_cpu[:MAX_NAMED_NODES])
     if len(on_cpu) > MAX_NAMED_NODES:
         listed += f" and {len(on_cpu) - MAX_NAMED_NODES} more"
@@ -159,19 +158,19 @@ def placement_refusal(backend: str, file: str, started: list[str], on_cpu: list[
     )
 
 
-def _probe_gpu(backend: str, device: int) -> None:
-    """A clear line when this machine has no usable GPU `device` (skipped without cuda-python: then ONNX Runtime's
-    own failure is reported)."""
+def gpu_finding(device: int) -> str:
+    """What cuda-python says against GPU `device`, or "" (usable, or cuda-python absent). Only used to explain a
+    provider that did not start: cuda-python may need a newer driver than the onnxruntime-gpu build does, so it
+    must not veto a session that ONNX Runtime can run."""
     from vireid_runtime.cuda import NoUsableGpu, import_cudart, query_gpu
 
     try:
-        cudart = import_cudart()
+        query_gpu(import_cudart(), device)
     except ImportError:
-        return
-    try:
-        query_gpu(cudart, device)
+        return ""
     except NoUsableGpu as err:
-        raise BackendUnavailable(f"{backend}: {err}") from None
+        return str(err)
+    return ""
 
 
 class OrtEmbedder(Embedder):
@@ -202,7 +201,6 @@ class OrtEmbedder(Embedder):
             )
         if backend in GPU_BACKENDS:
             ort.set_default_logger_severity(4)  # failures are reported below in one line, not as log noise
-            _probe_gpu(backend, device)
         cache = (cache_dir or default_cache_dir()) / (artifact.sha256[:16] or path.stem)
         if backend == "ort-trt":
             try:
@@ -236,7 +234,8 @@ class OrtEmbedder(Embedder):
             started, on_cpu = placement(path, self.backend, self._providers, probe)
         except Exception:  # the diagnosis is best effort; the refusal stands without it
             started, on_cpu = [], []
-        return placement_refusal(self.backend, path.name, started, on_cpu)
+        finding = gpu_finding(self.device) if PROVIDERS[self.backend] not in started else ""
+        return placement_refusal(self.backend, path.name, started, on_cpu, finding)
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         (output,) = self.session.run([self.output_name], {self.input_name: batch})
