@@ -52,8 +52,9 @@ def bench_cli(
 ) -> None:
     """Measure what deployment changes: retrieval parity and speed, per backend and precision.
 
-    Parity: every backend embeds the dataset's evaluation split (SYSU-MM01 all-search trial 0, or RegDB
-    trial 1 both ways); per-sample cosine to torch (min, mean), max |Δ|, and R1 / mAP / mINP with deltas.
+    Parity: every backend embeds the dataset's evaluation split (SYSU-MM01 all-search, 10 gallery trials, or
+    RegDB trial 1 both ways); per-sample cosine to torch (min, mean), max |Δ|, and R1 / mAP / mINP (the
+    10-trial mean on SYSU-MM01) with deltas.
     Latency: warm-up, then --runs timed runs per batch size; p50 / p90 / p99 / mean and images/s, compute-only
     (CUDA events on GPUs) and end-to-end (preprocessing and copies included) reported apart.
     Writes bench.json, bench.md and bench.png; see benchmarks/README.md for the method.
