@@ -5,7 +5,7 @@
 # for parity (cosine, R1 / mAP / mINP deltas) and latency at batch 1 and 8, side by side in one process;
 # float_layer_cost.py then times what the layers kept in fp32 cost the CPU int8 graph.
 # About 80 minutes on 2 cores (training about 5 minutes per run, each export 20-30 minutes of searching).
-# Time nothing else on the machine while it runs.
+# Time nothing else on the machine while it runs. REUSE_EXPORTS=1 benches existing exports again (bench only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${WORK:-/tmp/vireid-precision}
@@ -21,11 +21,15 @@ for seed in 0 1; do
     vireid train --preset demo --set 'model.backbone="resnet50"' --set "train.seed=$seed" \
       --data "$work/data" --out "$run"
   fi
-  start=$(date +%s)
-  vireid export "$run" --out "$work/artifacts-seed$seed" --precision fp32,fp16,int8 --batch 1,8 --force \
-    2>&1 | tee "$out/export-seed$seed.txt"
-  echo "export seconds: $(( $(date +%s) - start ))" >> "$out/export-seed$seed.txt"
-  cp "$work/artifacts-seed$seed/manifest.json" "$out/manifest-seed$seed.json"
+  if [ "${REUSE_EXPORTS:-0}" = 1 ] && [ -f "$work/artifacts-seed$seed/manifest.json" ]; then
+    echo "seed $seed: reusing $work/artifacts-seed$seed (REUSE_EXPORTS=1); bench only"
+  else
+    start=$(date +%s)
+    vireid export "$run" --out "$work/artifacts-seed$seed" --precision fp32,fp16,int8 --batch 1,8 --force \
+      2>&1 | tee "$out/export-seed$seed.txt"
+    echo "export seconds: $(( $(date +%s) - start ))" >> "$out/export-seed$seed.txt"
+    cp "$work/artifacts-seed$seed/manifest.json" "$out/manifest-seed$seed.json"
+  fi
   vireid bench "$work/artifacts-seed$seed" --out "$out/bench-seed$seed" --backends torch,ort-cpu \
     --precision fp32,fp16,int8 --batch 1,8 --runs 20 --warmup 3 --branch both
   python benchmarks/float_layer_cost.py "$work/artifacts-seed$seed" --batch 1,8 --runs 20 \
