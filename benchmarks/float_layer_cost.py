@@ -28,7 +28,6 @@ from vireid_export.int8.calibration import calibrate, method_named
 from vireid_export.int8.flavours import CPU
 from vireid_export.int8.placement import quantizable_nodes
 from vireid_export.int8.quantize import prepare, quantize_graph
-from vireid_export.ort_cpu import cpu_session
 from vireid_runtime.manifest import INPUT_NAME, read_manifest
 
 CALIBRATION_IMAGES = 32
@@ -44,9 +43,21 @@ def all_quantised(base: Path, method_name: str, images: np.ndarray, scratch: Pat
     return out
 
 
+def quiet_session(path: Path) -> object:
+    """A CPU session whose idle threads sleep instead of spinning: with three sessions taking turns, spinning
+    workers of the one that just ran would compete with the one being timed (measured here: fp32 batch 1 at
+    about 40 ms instead of the bench's 16 ms)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 def time_side_by_side(graphs: dict[str, Path], batch: np.ndarray, runs: int) -> dict[str, float]:
     """Median milliseconds per batch for each graph, the graphs taking turns run by run."""
-    sessions = {name: cpu_session(path) for name, path in graphs.items()}
+    sessions = {name: quiet_session(path) for name, path in graphs.items()}
     for session in sessions.values():  # warm-up
         for _ in range(3):
             session.run(None, {INPUT_NAME: batch})  # type: ignore[attr-defined]
