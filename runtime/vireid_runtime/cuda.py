@@ -68,11 +68,18 @@ def _driver_cuda(cudart: Any) -> str:
 
 
 def query_gpu(cudart: Any, device: int = 0) -> dict[str, str]:
-    """Name, compute capability and CUDA versions of GPU `device`; NoUsableGpu saying what was found instead.
+    """Name, compute capability and CUDA versions of GPU `device`; NoUsableGpu saying what was found instead."""
+    try:
+        return _query_gpu(cudart, device)
+    except RuntimeError as err:  # a failed query call (cuda_check) means no usable GPU as well
+        if isinstance(err, NoUsableGpu):
+            raise
+        raise NoUsableGpu(str(err)) from None
 
-    "driver" is the CUDA version the installed driver supports (`cudaDriverGetVersion`); the driver's own release
-    number is only available through NVML.
-    """
+
+def _query_gpu(cudart: Any, device: int) -> dict[str, str]:
+    """`query_gpu` itself. "driver" is the CUDA version the installed driver supports (`cudaDriverGetVersion`);
+    the driver's own release number is only available through NVML."""
     try:
         error, count = cudart.cudaGetDeviceCount()
     except (RuntimeError, OSError) as err:  # cuda-python could not load the CUDA libraries at all

@@ -189,3 +189,24 @@ def test_bench_on_every_nvidia_backend_with_the_torch_reference_on_cuda(trt_expo
     skipped = {(s["backend"], s["precision"]) for s in bench["skipped"]}
     for name in ("ort-cuda", "ort-trt"):  # onnxruntime-gpu may be missing: then skipped, with its reason
         assert ((name, "fp32") in ran) != ((name, "fp32") in skipped), name
+
+
+def test_sysu_retrieval_is_the_mean_over_its_gallery_trials(synthetic_sysu: Path) -> None:
+    import numpy as np
+
+    from vireid.bench.parity import Embeddings, retrieval
+    from vireid.eval.protocols import score
+    from vireid.eval.splits import evaluation_split
+
+    split = evaluation_split(synthetic_sysu)
+    rng = np.random.default_rng(0)
+    embeddings = Embeddings(rng.normal(size=(len(split.visible), 16)), rng.normal(size=(len(split.infrared), 16)))
+    (family, figures), *others = retrieval(embeddings, split).items()
+    assert not others and family == split.description
+    trials = [
+        score(embeddings.of(t.query, split), embeddings.of(t.gallery, split), t.query, t.gallery, t.protocol).summary()
+        for t in split.tasks
+    ]
+    for key in ("R1", "mAP", "mINP"):
+        assert figures[key] == pytest.approx(np.mean([float(trial[key]) for trial in trials]))
+    assert len({round(float(trial["R1"]), 6) for trial in trials}) > 1, "the trials differ, so the mean matters"

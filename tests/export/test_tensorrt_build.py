@@ -308,3 +308,4 @@ def test_the_whole_trt_export_gates_records_the_gpu_and_writes_plans_atomically(
         assert artifact.engine["tf32"] is (artifact.precision != "fp32")
         assert (trt_export / artifact.file).stat().st_size == artifact.bytes
     assert not [p for p in trt_export.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".")]
+    assert not list(trt_export.parent.glob(f".{trt_export.name}.partial-*")), "the staging folder is gone"

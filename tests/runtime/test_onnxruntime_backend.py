@@ -119,13 +119,10 @@ def test_a_gpu_backend_without_a_usable_gpu_is_one_line(tiny_graph: Path) -> Non
 
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         pytest.skip("this onnxruntime build has no CUDA provider to fail")
-    try:
-        from vireid_runtime.cuda import import_cudart, query_gpu
+    import torch
 
-        query_gpu(import_cudart())
+    if torch.cuda.is_available():
         pytest.skip("this machine has a usable GPU")
-    except Exception:
-        pass
     for name in ("ort-cuda", "ort-trt"):
         with pytest.raises(BackendUnavailable) as info:
             OrtEmbedder(_artifact(tiny_graph), tiny_graph, INPUT, OUTPUT, BATCH, name, cache_dir=tiny_graph.parent)

@@ -122,6 +122,7 @@ def _reference(art_dir: Path, manifest: Any, options: BenchOptions, device: str,
 
     run_dir = options.run_dir or manifest.run_dir
     if run_dir and Path(run_dir, "config.toml").is_file():
+        _check_torch_device(device)
         _, model = load_run(run_dir, manifest.checkpoint.get("weights", "best"))
         torch_embedders: dict[str, Embedder] = {
             "visible": TorchEmbedder(model, "visible", Path(run_dir), device=device),
@@ -148,12 +149,33 @@ def _candidates(
     reference: Candidate,
     skipped: list[dict[str, str]],
 ) -> list[Candidate]:
-    from vireid_runtime import RuntimeUserError, load_embedder
 
     precisions = options.precisions or tuple(
         p for p in ("fp32", "fp16", "int8") if any(a.precision == p for a in manifest.artifacts)
     )
     out: list[Candidate] = []
+    try:
+        _load_candidates(art_dir, manifest, options, device, reference, skipped, precisions, out)
+    except BaseException:  # whatever was loaded holds sessions or device memory
+        for candidate in out:
+            if candidate is not reference:
+                candidate.close()
+        raise
+    return out
+
+
+def _load_candidates(
+    art_dir: Path,
+    manifest: Any,
+    options: BenchOptions,
+    device: str,
+    reference: Candidate,
+    skipped: list[dict[str, str]],
+    precisions: tuple[str, ...],
+    out: list[Candidate],
+) -> None:
+    from vireid_runtime import RuntimeUserError, load_embedder
+
     for backend in options.backends:
         if backend == "torch":
             if reference.backend == "torch":
@@ -164,18 +186,21 @@ def _candidates(
         gpu = gpu_index(device)
         for precision in precisions:
             if backend in GPU_BACKENDS and gpu is None:
-                skipped.append({"backend": backend, "precision": precision, "reason": "--device cpu"})
+                reason = "--device cpu" if options.device else "torch sees no CUDA GPU, so --device is cpu"
+                skipped.append({"backend": backend, "precision": precision, "reason": reason})
                 continue
+            embedders: dict[str, Embedder] = {}
             try:
-                embedders = {
-                    m: load_embedder(art_dir, m, backend, precision, threads=options.threads, device=gpu or 0)
-                    for m in ("visible", "infrared")
-                }
+                for m in ("visible", "infrared"):
+                    embedders[m] = load_embedder(
+                        art_dir, m, backend, precision, threads=options.threads, device=gpu or 0
+                    )
             except RuntimeUserError as err:
+                for loaded in embedders.values():  # a GPU embedder holds device memory until closed
+                    loaded.close()
                 skipped.append({"backend": backend, "precision": precision, "reason": str(err)})
                 continue
             out.append(Candidate(backend, precision, embedders, {m: e.artifact.file for m, e in embedders.items()}))
-    return out
 
 
 def _latency_images(images: EvaluationSplit, modality: str, count: int) -> list[Image.Image]:
@@ -196,9 +221,12 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
     height, width = manifest.input.height, manifest.input.width
     skipped: list[dict[str, str]] = []
     device = options.device or default_device()
-    _check_torch_device(device)
     reference, reference_note = _reference(art_dir, manifest, options, device, log)
-    candidates = _candidates(art_dir, manifest, options, device, reference, skipped)
+    try:
+        candidates = _candidates(art_dir, manifest, options, device, reference, skipped)
+    except BaseException:
+        reference.close()
+        raise
     result: dict[str, Any] = {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "artifacts": str(art_dir.resolve()),

@@ -50,7 +50,7 @@ class TorchEmbedder(Embedder):
         if self.device.type != "cuda":
             return super().time_compute(batch, warmup, runs)
         batch = self.validate(batch)
-        with torch.inference_mode():
+        with torch.cuda.device(self.device), torch.inference_mode():  # events on this GPU's current stream
             x = torch.from_numpy(batch).to(self.device)
             for _ in range(warmup):
                 self.branch(x)

@@ -40,10 +40,10 @@ PROVIDERS = {
 }
 GPU_BACKENDS = ("ort-cuda", "ort-trt")
 NO_CPU_FALLBACK = "session.disable_cpu_ep_fallback"
-CPU_FALLBACK_REFUSED = (
-    "fallback to CPU EP has been explicitly disabled",  # nodes no GPU provider takes
-    "Conflicting session configuration",  # onnxruntime's own retry on [CUDA, CPU] after a GPU provider failed
-)
+NODES_REFUSED = "fallback to CPU EP has been explicitly disabled"  # nodes no started GPU provider takes
+PROVIDER_FAILED = "Conflicting session configuration"
+"""What onnxruntime's Python retry raises: a GPU provider failed to start, and the retry (on its default
+[CUDA, CPU] list, without our options) re-added the CPU provider that the session forbids."""
 MAX_NAMED_NODES = 6
 
 
@@ -94,7 +94,9 @@ def session_options(backend: str, threads: int | None = None, *, cpu_fallback: b
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # placement and provider problems are reported below, in one line
+    # Placement and provider problems are reported by this module in one line; for GPU sessions ONNX Runtime's
+    # own ERROR lines about them would only repeat it on stderr.
+    options.log_severity_level = 4 if backend in GPU_BACKENDS else 3
     if threads:
         options.intra_op_num_threads = threads
     if backend in GPU_BACKENDS and not cpu_fallback:
@@ -149,6 +151,8 @@ def placement_refusal(backend: str, file: str, started: list[str], on_cpu: list[
     if provider not in started:
         why = finding or "no usable GPU, or its CUDA / cuDNN / TensorRT libraries are missing"
         return f"{backend}: ONNX Runtime could not start {provider} here ({why}); refusing to run on the CPU instead"
+    if not on_cpu:  # the profiled diagnosis could not say which
+        return f"{backend}: {file} needs the CPU for nodes no GPU provider takes; refusing to run them there"
     listed = ", ".join(on_cpu[:MAX_NAMED_NODES])
     if len(on_cpu) > MAX_NAMED_NODES:
         listed += f" and {len(on_cpu) - MAX_NAMED_NODES} more"
@@ -215,7 +219,10 @@ class OrtEmbedder(Embedder):
             self.session = _session(path, session_options(backend, threads), self._providers)
         except Exception as err:  # onnxruntime raises its own Fail / InvalidGraph types
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            if any(sign in str(err) for sign in CPU_FALLBACK_REFUSED):
+            if PROVIDER_FAILED in str(err):
+                finding = gpu_finding(device)
+                raise BackendUnavailable(placement_refusal(backend, path.name, [], [], finding)) from None
+            if NODES_REFUSED in str(err):
                 raise BackendUnavailable(self._placement_message(path)) from None
             raise ArtifactError(f"ONNX Runtime cannot load {path}: {first}") from None
         given = self.session.get_providers()

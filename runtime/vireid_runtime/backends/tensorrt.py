@@ -133,6 +133,10 @@ class TensorRTEmbedder(Embedder):
         if caution:
             warnings.warn(caution, RuntimeWarning, stacklevel=2)
 
+        try:
+            use_device(cudart, device)  # the engine's weights, context, stream and buffers all live on it
+        except RuntimeError as err:
+            raise BackendUnavailable(f"trt: {err}") from None
         self._logger = trt.Logger(trt.Logger.ERROR)
         self._runtime = trt.Runtime(self._logger)
         engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
@@ -159,13 +163,15 @@ class TensorRTEmbedder(Embedder):
         self._min_batch = max(1, low[0])
         try:
             self._allocate(cudart, engine, high[0], chw, dim)
+        except RuntimeError as err:  # a failed CUDA call (out of memory, a sticky error): one line, nothing kept
+            self._release()
+            raise BackendUnavailable(f"trt: {err}") from None
         except BaseException:
             self._release()
             raise
 
     def _allocate(self, cudart: Any, engine: trt.ICudaEngine, rows: int, chw: tuple[int, ...], dim: int) -> None:
         self._cudart = cudart
-        use_device(cudart, self._device_index)
         self._context = engine.create_execution_context()
         if self._context is None:
             raise BackendUnavailable(f"trt: TensorRT could not create an execution context for {self.path}")
@@ -225,6 +231,7 @@ class TensorRTEmbedder(Embedder):
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         if self._host_out is None:
             raise RuntimeError("this TensorRT embedder is closed")
+        use_device(self._cudart, self._device_index)
         rows = self._upload(batch)
         self._enqueue(self._prepare(rows))
         kind = self._cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
@@ -245,6 +252,7 @@ class TensorRTEmbedder(Embedder):
         """
         chunks = self.chunks(self.validate(batch))
         sizes = [max(chunk.shape[0], self._min_batch) for chunk in chunks]
+        use_device(self._cudart, self._device_index)
         self._upload(chunks[0])
         cudart = self._cudart
         start, end = self._events
