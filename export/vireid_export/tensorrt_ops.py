@@ -15,6 +15,20 @@ from onnx import TensorProto
 
 MIN_OPSET, MAX_OPSET = 9, 20
 
+REDUCE_OPS = (
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceMax",
+    "ReduceMean",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceSum",
+    "ReduceSumSquare",
+)
+"""Supported, each with its axes as an input (opset 18+) that TensorRT needs constant."""
+
 SUPPORTED_OPS = frozenset(
     (
         "Abs",
@@ -116,16 +130,7 @@ SUPPORTED_OPS = frozenset(
         "RandomUniformLike",
         "Range",
         "Reciprocal",
-        "ReduceL1",
-        "ReduceL2",
-        "ReduceLogSum",
-        "ReduceLogSumExp",
-        "ReduceMax",
-        "ReduceMean",
-        "ReduceMin",
-        "ReduceProd",
-        "ReduceSum",
-        "ReduceSumSquare",
+        *REDUCE_OPS,
         "Relu",
         "Reshape",
         "Resize",
@@ -191,16 +196,7 @@ CONSTANT_INPUTS = {
     **{
         op: (1,)
         for op in (
-            "ReduceL1",
-            "ReduceL2",
-            "ReduceLogSum",
-            "ReduceLogSumExp",
-            "ReduceMax",
-            "ReduceMean",
-            "ReduceMin",
-            "ReduceProd",
-            "ReduceSum",
-            "ReduceSumSquare",
+            *REDUCE_OPS,
             "Squeeze",
             "Unsqueeze",
         )

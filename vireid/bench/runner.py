@@ -149,58 +149,46 @@ def _candidates(
     reference: Candidate,
     skipped: list[dict[str, str]],
 ) -> list[Candidate]:
+    from vireid_runtime import RuntimeUserError, load_embedder
 
     precisions = options.precisions or tuple(
         p for p in ("fp32", "fp16", "int8") if any(a.precision == p for a in manifest.artifacts)
     )
     out: list[Candidate] = []
     try:
-        _load_candidates(art_dir, manifest, options, device, reference, skipped, precisions, out)
+        for backend in options.backends:
+            if backend == "torch":
+                if reference.backend == "torch":
+                    out.append(reference)
+                else:
+                    skipped.append(
+                        {"backend": "torch", "precision": "fp32", "reason": "no run directory to rebuild it"}
+                    )
+                continue
+            gpu = gpu_index(device)
+            for precision in precisions:
+                if backend in GPU_BACKENDS and gpu is None:
+                    reason = "--device cpu" if options.device else "torch sees no CUDA GPU, so --device is cpu"
+                    skipped.append({"backend": backend, "precision": precision, "reason": reason})
+                    continue
+                embedders: dict[str, Embedder] = {}
+                try:
+                    for m in ("visible", "infrared"):
+                        embedders[m] = load_embedder(
+                            art_dir, m, backend, precision, threads=options.threads, device=gpu or 0
+                        )
+                except RuntimeUserError as err:
+                    for loaded in embedders.values():  # a GPU embedder holds device memory until closed
+                        loaded.close()
+                    skipped.append({"backend": backend, "precision": precision, "reason": str(err)})
+                    continue
+                out.append(Candidate(backend, precision, embedders, {m: e.artifact.file for m, e in embedders.items()}))
     except BaseException:  # whatever was loaded holds sessions or device memory
         for candidate in out:
             if candidate is not reference:
                 candidate.close()
         raise
     return out
-
-
-def _load_candidates(
-    art_dir: Path,
-    manifest: Any,
-    options: BenchOptions,
-    device: str,
-    reference: Candidate,
-    skipped: list[dict[str, str]],
-    precisions: tuple[str, ...],
-    out: list[Candidate],
-) -> None:
-    from vireid_runtime import RuntimeUserError, load_embedder
-
-    for backend in options.backends:
-        if backend == "torch":
-            if reference.backend == "torch":
-                out.append(reference)
-            else:
-                skipped.append({"backend": "torch", "precision": "fp32", "reason": "no run directory to rebuild it"})
-            continue
-        gpu = gpu_index(device)
-        for precision in precisions:
-            if backend in GPU_BACKENDS and gpu is None:
-                reason = "--device cpu" if options.device else "torch sees no CUDA GPU, so --device is cpu"
-                skipped.append({"backend": backend, "precision": precision, "reason": reason})
-                continue
-            embedders: dict[str, Embedder] = {}
-            try:
-                for m in ("visible", "infrared"):
-                    embedders[m] = load_embedder(
-                        art_dir, m, backend, precision, threads=options.threads, device=gpu or 0
-                    )
-            except RuntimeUserError as err:
-                for loaded in embedders.values():  # a GPU embedder holds device memory until closed
-                    loaded.close()
-                skipped.append({"backend": backend, "precision": precision, "reason": str(err)})
-                continue
-            out.append(Candidate(backend, precision, embedders, {m: e.artifact.file for m, e in embedders.items()}))
 
 
 def _latency_images(images: EvaluationSplit, modality: str, count: int) -> list[Image.Image]:
