@@ -32,10 +32,17 @@ def randomised_run(root: Path, data_root: Path, **model_changes: object) -> Path
     torch.manual_seed(0)
     config = RunConfig(model=tiny_model_config(**model_changes), data=DataConfig(root=str(data_root)))
     model = build_model(config.model)
+    randomise_batchnorm(model)
+    save_run(root, config, model)
+    return root
+
+
+def randomise_batchnorm(model: object) -> None:
+    """Non-trivial BatchNorm running statistics (fresh ones are 0 / 1, which hides folding mistakes)."""
+    import torch
+
     with torch.no_grad():
-        for module in model.modules():
+        for module in model.modules():  # type: ignore[attr-defined]
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.2, 0.2)
                 module.running_var.uniform_(0.5, 2.0)
-    save_run(root, config, model)
-    return root

@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-from tests.helpers import TINY_HEIGHT, TINY_WIDTH, tiny_model_config
+from tests.helpers import TINY_HEIGHT, TINY_WIDTH, randomise_batchnorm, tiny_model_config
 from vireid.models import TwoStreamReID
 from vireid_export.batchnorm import fold_batchnorm
 
@@ -16,11 +16,8 @@ def _model_with_large_statistics() -> TwoStreamReID:
     """Running statistics like the trained infrared stem's (means near 290): the case fp16 folding gets wrong."""
     torch.manual_seed(0)
     model = TwoStreamReID(tiny_model_config()).eval()
+    randomise_batchnorm(model)
     with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 2.0)
         for stem in (model.visible_stem, model.infrared_stem):
             bn = stem.bn1
             bn.running_mean.uniform_(-300.0, 300.0)

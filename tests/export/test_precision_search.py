@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import tiny_model_config
+from tests.helpers import randomise_batchnorm, tiny_model_config
 from vireid.config import DataConfig, RunConfig
 from vireid.io.rundir import save_run
 from vireid.models import TwoStreamReID, build_model
@@ -37,11 +37,7 @@ QUICK = {
 def _model() -> TwoStreamReID:
     torch.manual_seed(0)
     model = build_model(tiny_model_config()).eval()
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 2.0)
+    randomise_batchnorm(model)
     return model
 
 
