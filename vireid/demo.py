@@ -1,8 +1,9 @@
 """`vireid demo`: the whole product on a laptop CPU, in minutes, from nothing.
 
 It generates a SYSU-MM01-layout dataset, trains the `demo` preset, evaluates the all-search protocol over
-10 gallery trials, exports both branches to ONNX fp32, fp16 and int8, benches torch against ONNX Runtime fp32 and
-int8 (parity and latency), draws a ranked list, and writes report.md tying it together. Everything is
+10 gallery trials, exports both branches to ONNX fp32 and int8, benches torch against ONNX Runtime (and OpenVINO
+when it is installed) at every precision they run (parity and latency), draws a ranked list through
+`backend="auto"`, which picks by that bench, and writes report.md tying it together. Everything is
 deterministic for the seed except the timings. The generated data only shows that the pipeline learns and
 that deployment keeps what was learned; it says nothing about accuracy on real data.
 """
@@ -23,8 +24,10 @@ from vireid.progress import log as default_log
 
 if TYPE_CHECKING:
     from vireid_export.int8.calibration import CalibrationMethod
+    from vireid_runtime.bench_result import BenchResult
 
-OWNED = ("data", "run", "artifacts", "bench", "ranked.png", "gallery.txt", "report.md")
+OWNED = ("data", "run", "artifacts", "bench", "search-cache", "ranked.png", "gallery.txt", "report.md")
+"""What a demo writes (and `--force` replaces); "bench" is where older versions wrote the bench."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,12 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     from vireid.search.ranked_list import draw_ranked_list
     from vireid_export.branch import SearchOptions
     from vireid_export.pipeline import ExportOptions, export_run
+    from vireid_runtime.backends import BACKENDS
 
     out = options.out
     _prepare(out, options.force)
     steps = Steps(log)
-    data, run, artifacts, bench_dir = out / "data", out / "run", out / "artifacts", out / "bench"
+    data, run, artifacts = out / "data", out / "run", out / "artifacts"
 
     summary = steps.run(
         "generate a SYSU-MM01-layout dataset",
@@ -114,13 +118,13 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
             log=log,
         ),
     )
+    backends = ("torch", *(name for name in ("ort-cpu", "openvino") if BACKENDS[name].probe() is None))
     bench = steps.run(
-        "bench torch vs ONNX Runtime fp32 vs int8",
+        f"bench {', '.join(backends)} at every precision they run",
         lambda: run_bench(
             artifacts,
             BenchOptions(
-                backends=("torch", "ort-cpu"),
-                precisions=("fp32", "int8"),
+                backends=backends,
                 batches=(1, 4, 16),
                 runs=options.bench_runs,
                 warmup=2,
@@ -129,16 +133,18 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
             log=log,
         ),
     )
-    write_outputs(bench, bench_dir)
+    write_outputs(bench, artifacts)  # where `vireid bench` writes it, and where backend="auto" reads it
 
     def ranked_list() -> dict[str, Any]:
         sysu = SYSUMM01(data)
         gallery = sysu.gallery("all", 0, 1)
         atomic_write_text(out / "gallery.txt", "".join(f"{s.path}\n" for s in gallery))
         query = sysu.query("all")[0]
-        result = search(artifacts, query.path, out / "gallery.txt", top_k=8, cache_dir=out / "artifacts" / "cache")
+        result = search(
+            artifacts, query.path, out / "gallery.txt", top_k=8, backend="auto", cache_dir=out / "search-cache"
+        )
         draw_ranked_list(result.query, result.query_id, result.ranked, out / "ranked.png")
-        return {"query": query.path, "hit_at_1": result.ranked[0][2] == result.query_id}
+        return {"query": query.path, "hit_at_1": result.ranked[0][2] == result.query_id, "choice": result.choice}
 
     ranked = steps.run("search: a ranked list through the runtime", ranked_list)
     path = out / "report.md"
@@ -155,7 +161,7 @@ def render_report(
     trained: dict[str, Any],
     evaluation: dict[str, Any],
     manifest: Any,
-    bench: dict[str, Any],
+    bench: BenchResult,
     ranked: dict[str, Any],
     seconds: dict[str, float],
 ) -> str:
@@ -225,16 +231,19 @@ def render_report(
         "",
         markdown_table(LATENCY_HEADER, latency_rows(bench)),
         "",
-        "![latency and throughput against batch size](bench/bench.png)",
+        "![latency and throughput against batch size](artifacts/bench.png)",
         "",
         "## A ranked list through the runtime",
         "",
         f"Query `{Path(ranked['query']).relative_to(Path(summary.root))}` (infrared) against the trial-0 visible "
         f"gallery; green = same identity, red = another. Rank-1 {'is' if ranked['hit_at_1'] else 'is not'} a match.",
         "",
+        "Backends chosen by `--backend auto` from the bench above:",
+        "",
+        *[f"- {line}" for line in ranked["choice"]],
+        "",
         "![ranked list](ranked.png)",
         "",
-        f"Machine: {bench['environment'].get('cpu')}, {bench['environment'].get('cpu_count')} cores. "
-        "Full figures: `bench/bench.json`, `bench/bench.md`.",
+        f"Machine: {bench.environment.machine.describe()}. Full figures: `artifacts/bench.json`, `artifacts/bench.md`.",
     ]
     return "\n".join(lines) + "\n"

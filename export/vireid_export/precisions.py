@@ -1,7 +1,7 @@
 """The precision registry: every graph `vireid export` can write, in one place (docs/architecture.md).
 
 Each entry says which `--precision` asks for it, its file, the bar its gate holds it to, how it is made, which
-backends it is meant for (written into manifest.json, where the runtime picks by it), whether TensorRT consumes
+backends run it (from the runtime's backend registry, recorded in manifest.json), whether TensorRT consumes
 it (then `tensorrt_check` vets it and `--engine trt` builds a plan from it), and how the gate runs it on the
 CPU. A new precision or flavour is one entry here and one maker in `branch.py`.
 
@@ -16,16 +16,9 @@ from dataclasses import dataclass
 from vireid.errors import VireidError
 from vireid_export.branch import Maker, int8_maker, make_fp16, make_fp32
 from vireid_export.int8 import flavours
+from vireid_runtime.backends import backends_for
 from vireid_runtime.manifest import PRECISIONS
-from vireid_runtime.parity import Bar
-
-BARS = {
-    "fp32": Bar(cos_min=0.99999, cos_mean=0.999995),
-    "fp16": Bar(cos_min=0.999, cos_mean=0.9995),
-    "int8": Bar(cos_min=0.99, cos_mean=0.995),
-}
-"""Cosine to the torch fp32 branch, min / mean. fp32: only operation order and fusions differ; fp16: a 10-bit
-mantissa, with the fragile layers kept fp32; int8: 8-bit steps, with the most sensitive layers kept in float."""
+from vireid_runtime.parity import BARS, Bar
 
 
 @dataclass(frozen=True)
@@ -36,7 +29,6 @@ class PrecisionSpec:
     flavour: str
     suffix: str
     made_by: str
-    backends: tuple[str, ...]
     for_tensorrt: bool
     make: Maker
     emulate_qdq: bool = False
@@ -47,6 +39,11 @@ class PrecisionSpec:
     @property
     def bar(self) -> Bar:
         return BARS[self.precision]
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """The ONNX backends that run this graph (from the runtime's backend registry, recorded in the manifest)."""
+        return backends_for("onnx", self.precision, self.flavour)
 
     def file(self, modality: str) -> str:
         return f"{modality}{self.suffix}"
@@ -59,7 +56,6 @@ REGISTRY: tuple[PrecisionSpec, ...] = (
         flavour="",
         suffix=".onnx",
         made_by="the torch branch through the dynamo exporter; the reference every other graph is judged against",
-        backends=("ort-cpu", "ort-cuda", "ort-trt"),
         for_tensorrt=True,
         make=make_fp32,
     ),
@@ -70,7 +66,6 @@ REGISTRY: tuple[PrecisionSpec, ...] = (
         suffix=".fp16.onnx",
         made_by="BatchNorm folded in fp32, convolutions in fp16 except those the magnitude rule or the measured "
         "search keeps fp32; GeM, attention gates and normalisations fp32",
-        backends=("ort-cuda", "ort-trt", "ort-cpu"),
         for_tensorrt=True,
         make=make_fp16,
     ),
@@ -81,7 +76,6 @@ REGISTRY: tuple[PrecisionSpec, ...] = (
         suffix=".int8.onnx",
         made_by="the fp16 graph with symmetric Q/DQ on weighted-op inputs and skip-add residuals, biases float, "
         "calibration method and float layers chosen by measurement",
-        backends=("ort-trt", "ort-cuda"),
         for_tensorrt=True,
         make=int8_maker(flavours.TENSORRT),
         emulate_qdq=True,
@@ -94,7 +88,6 @@ REGISTRY: tuple[PrecisionSpec, ...] = (
         suffix=".int8-cpu.onnx",
         made_by="the fp32 graph with u8 activations and 7-bit s8 per-channel weights (ONNX Runtime's CPU "
         "kernels), calibration method and float layers chosen by measurement",
-        backends=("ort-cpu",),
         for_tensorrt=False,
         make=int8_maker(flavours.CPU),
         base="fp32",

@@ -23,12 +23,21 @@ class Embedder(ABC):
     """A loaded branch (one modality, one precision) on one backend."""
 
     backend: str = ""
+    choice: str = ""
+    """With `backend="auto"`: what was chosen and the evidence (empty when the backend was named)."""
     _closed: bool = False
 
     def __init__(
-        self, artifact: Artifact, path: Path, input_spec: InputSpec, output_spec: OutputSpec, max_batch: int | None
+        self,
+        artifact: Artifact,
+        path: Path,
+        input_spec: InputSpec,
+        output_spec: OutputSpec,
+        max_batch: int | None,
+        precision: str | None = None,
     ) -> None:
         self.artifact = artifact
+        self._precision = precision or artifact.precision
         self.path = path
         self.input_spec = input_spec
         self.output_spec = output_spec
@@ -40,7 +49,9 @@ class Embedder(ABC):
 
     @property
     def precision(self) -> str:
-        return self.artifact.precision
+        """What the backend computes in: the artifact's precision, or a mode of the backend on it (bf16 runs the
+        fp32 graph)."""
+        return self._precision
 
     @property
     def expected_shape(self) -> str:

@@ -1,40 +1,50 @@
-"""`load_embedder(art_dir, modality, backend, precision)`: the runtime's entry point."""
+"""`load_embedder(art_dir, modality, backend, precision)`: the runtime's entry point.
+
+Which file a backend runs, and how it is built, come from the backend registry (`backends/__init__.py`);
+`backend="auto"` asks `auto.py` which backend and precision to try, in order, and loads the first that runs.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from vireid_runtime.backends import RUNTIME_PRECISIONS, LoadRequest, spec
+from vireid_runtime.cache import cache_dir as default_cache_dir
 from vireid_runtime.embedder import Embedder
-from vireid_runtime.errors import ArtifactError
-from vireid_runtime.manifest import MODALITIES, PRECISIONS, Artifact, Manifest, read_manifest
+from vireid_runtime.errors import ArtifactError, BackendUnavailable
+from vireid_runtime.manifest import MODALITIES, Artifact, Manifest, read_manifest
 
-BACKENDS = ("ort-cpu", "ort-cuda", "ort-trt", "trt")
+AUTO = "auto"
 
 
 def select_artifact(manifest: Manifest, modality: str, backend: str, precision: str) -> Artifact:
-    """The file a backend runs: the artifact of that modality and precision whose manifest entry names the backend.
-
-    The exporter records, per artifact, the backends it is meant for (docs/architecture.md, "Precisions"): a plan
-    for `trt`; for int8 the unsigned-activation graph for `ort-cpu` (fastest on its integer kernels) and the
-    symmetric one for TensorRT and the GPU providers.
-    """
+    """The file a backend runs: the artifact of that modality, of the graph precision the runtime precision needs
+    (bf16 runs fp32), in the backend's format, and for int8 ONNX in the backend's int8 flavour."""
     if modality not in MODALITIES:
         raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    fmt = "plan" if backend == "trt" else "onnx"
-    found = manifest.find(modality, precision, fmt, backend)
-    if found is None:
-        have = ", ".join(sorted({f"{a.precision} {a.format}" for a in manifest.artifacts if a.modality == modality}))
-        hint = "--engine trt " if fmt == "plan" else ""
-        raise ArtifactError(
-            f"no {precision} {fmt} for the {modality} branch on {backend} in this export (it has: {have}); "
-            f"re-run `vireid export {hint}--precision {precision}`"
-        )
-    return found
+    entry = spec(backend)
+    if precision not in RUNTIME_PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(RUNTIME_PRECISIONS)}, got {precision!r}")
+    if precision not in entry.precisions:
+        raise ValueError(f"{backend} runs {', '.join(entry.precisions)}, not {precision}")
+    graph, flavour = entry.graph_precision(precision), entry.flavour(precision)
+    for artifact in manifest.artifacts:
+        if (artifact.modality, artifact.precision, artifact.format) != (modality, graph, entry.format):
+            continue
+        if flavour is None or artifact.flavour == flavour:
+            return artifact
+    have = ", ".join(
+        sorted({f"{a.precision} {a.format} {a.flavour}".strip() for a in manifest.artifacts if a.modality == modality})
+    )
+    hint = "--engine trt " if entry.format == "plan" else ""
+    wanted = f"{graph} {entry.format}" + (f" ({flavour})" if flavour else "")
+    raise ArtifactError(
+        f"no {wanted} for the {modality} branch on {backend} in this export (it has: {have}); "
+        f"re-run `vireid export {hint}--precision {graph}`"
+    )
 
 
 def sha256_file(path: Path) -> str:
@@ -57,40 +67,77 @@ def artifact_path(art_dir: Path, artifact: Artifact, verify: bool = True) -> Pat
     return path
 
 
+def _load_one(
+    art_dir: Path,
+    manifest: Manifest,
+    modality: str,
+    backend: str,
+    precision: str,
+    threads: int | None,
+    device: int,
+    cache_dir: Path | None,
+) -> Embedder:
+    entry = spec(backend)
+    artifact = select_artifact(manifest, modality, backend, precision)
+    request = LoadRequest(
+        artifact=artifact,
+        path=artifact_path(art_dir, artifact),
+        manifest=manifest,
+        precision=precision,
+        threads=threads,
+        device=device,
+        cache_dir=cache_dir or default_cache_dir(backend),
+    )
+    return entry.factory(request)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def load_embedder(
     art_dir: str | Path,
     modality: str,
     backend: str = "ort-cpu",
-    precision: str = "fp32",
+    precision: str | None = None,
     *,
     threads: int | None = None,
     device: int = 0,
     cache_dir: Path | None = None,
+    log: Callable[[str], None] = _stderr,
 ) -> Embedder:
-    """Load one branch of an export on one backend; `device` is the GPU index for GPU backends, `cache_dir`
-    where ort-trt keeps its engines (default: the user cache folder, never ART_DIR, which may be read-only).
+    """Load one branch of an export on one backend (`backends.names()`), or on `"auto"`.
+
+    `precision`: fp32, fp16, bf16 or int8, as the backend offers; None means fp32, or with `auto` whatever auto
+    finds fastest. `auto` picks the fastest backend and precision that passed its parity bar in a bench.json of
+    this machine in ART_DIR, else the first that runs in `backends.AUTO_ORDER`; its choice and the evidence are
+    one line to `log` (stderr by default) and `embedder.choice`. `device` is the GPU index for GPU backends;
+    `cache_dir` where the backend keeps compiled engines (default: its user cache folder, never ART_DIR, which
+    may be read-only).
 
     Raises ValueError for bad arguments, ArtifactError for missing or incompatible files, and
-    BackendUnavailable when the backend cannot run here (no silent fallback to another one).
+    BackendUnavailable when the backend cannot run here (no silent fallback to another one; `auto` is the one
+    that tries the next).
     """
     art_dir = Path(art_dir)
     manifest = read_manifest(art_dir)
-    artifact = select_artifact(manifest, modality, backend, precision)
-    path = artifact_path(art_dir, artifact)
-    if backend == "trt":
-        from vireid_runtime.backends.tensorrt import TensorRTEmbedder
+    if backend != AUTO:
+        return _load_one(art_dir, manifest, modality, backend, precision or "fp32", threads, device, cache_dir)
+    from vireid_runtime.auto import plan_auto
 
-        return TensorRTEmbedder(artifact, path, manifest.input, manifest.output, manifest.batch, device=device)
-    from vireid_runtime.backends.onnxruntime import OrtEmbedder
-
-    return OrtEmbedder(
-        artifact,
-        path,
-        manifest.input,
-        manifest.output,
-        manifest.batch,
-        backend,
-        threads=threads,
-        device=device,
-        cache_dir=cache_dir,
-    )
+    if modality not in MODALITIES:
+        raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
+    plan = plan_auto(art_dir, manifest, modality, precision)
+    refused: list[str] = []
+    for option in plan.options:
+        try:
+            embedder = _load_one(
+                art_dir, manifest, modality, option.backend, option.precision, threads, device, cache_dir
+            )
+        except (BackendUnavailable, ArtifactError, ValueError) as err:
+            refused.append(f"{option.backend} {option.precision}: {str(err).removeprefix(option.backend + ': ')}")
+            continue
+        embedder.choice = plan.describe(option, refused)
+        log(embedder.choice)
+        return embedder
+    raise BackendUnavailable(f"auto: nothing runs the {modality} branch here ({'; '.join(refused)})")

@@ -7,22 +7,20 @@ and GPU that built them, the parity figures measured at export time, and for fp1
 which layers were kept in higher precision, why, and the per-layer sensitivity that decided it
 (docs/architecture.md, "Artifacts and manifest").
 
-Every record is a frozen dataclass; `manifest_from_dict` rebuilds nested records from their type hints, so a
-reader gets typed objects back, never nested dicts read by string keys.
+Every record is a frozen dataclass; `manifest_from_dict` rebuilds nested records from their type hints
+(`records.py`), so a reader gets typed objects back, never nested dicts read by string keys.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import types
-import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vireid_runtime.errors import ArtifactError
 from vireid_runtime.parity import Bar, ParityFigures
+from vireid_runtime.records import build
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "vireid-artifacts/2"
@@ -173,43 +171,13 @@ class Manifest:
         return [p for p in PRECISIONS if any(a.precision == p and a.format == fmt for a in self.artifacts)]
 
 
-def _convert(hint: Any, value: Any, where: str) -> Any:
-    """Rebuild `value` (parsed JSON) as the type `hint` describes: dataclasses, tuples and optionals."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        return None if value is None else _convert(options[0], value, where)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)  # type: ignore[arg-type]
-    if origin is tuple and isinstance(value, list):
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
-        return tuple(value)
-    return value
-
-
-def _build(cls: type, values: Any, where: str) -> Any:
-    if not isinstance(values, dict):
-        raise ArtifactError(f"manifest: {where} must be an object")
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ArtifactError(f"manifest: {where} has unknown fields {', '.join(unknown)}; re-export with this vireid")
-    try:
-        return cls(**{k: _convert(hints[k], v, f"{where}.{k}") for k, v in values.items()})
-    except TypeError as err:
-        raise ArtifactError(f"manifest: {where} is malformed ({err})") from None
-
-
 def manifest_from_dict(values: dict[str, Any]) -> Manifest:
     if not isinstance(values, dict) or values.get("format") != FORMAT:
         found = values.get("format") if isinstance(values, dict) else None
         raise ArtifactError(f"manifest format {found!r} is not {FORMAT!r}; re-export with this vireid")
     if not isinstance(values.get("artifacts"), list):
         raise ArtifactError("manifest: artifacts must be a list")
-    manifest: Manifest = _build(Manifest, values, "manifest")
+    manifest: Manifest = build(Manifest, values, "manifest", "manifest", "re-export with this vireid")
     return manifest
 
 

@@ -70,6 +70,19 @@ class ParityFigures:
         return text
 
 
+_FP16_BAR = Bar(cos_min=0.999, cos_mean=0.9995)
+BARS = {
+    "fp32": Bar(cos_min=0.99999, cos_mean=0.999995),
+    "fp16": _FP16_BAR,
+    "bf16": _FP16_BAR,
+    "int8": Bar(cos_min=0.99, cos_mean=0.995),
+}
+"""Cosine to the torch fp32 branch, min / mean, per precision. fp32: only operation order and fusions differ;
+fp16: a 10-bit mantissa, with the fragile layers kept fp32; bf16 (a backend's mode on the fp32 graph) is held to
+the fp16 bar although its mantissa has 7 bits; int8: 8-bit steps, with the most sensitive layers kept in float.
+The export's gates and the bench judge by these."""
+
+
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity of each row of `a` with the same row of `b`, in float64.
 

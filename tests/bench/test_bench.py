@@ -10,6 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from vireid.cli.app import app
+from vireid_runtime.bench_result import FORMAT, read_bench
 
 
 def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_path: Path) -> None:
@@ -20,9 +21,9 @@ def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_pa
         "--out",
         str(out),
         "--backends",
-        "torch,ort-cpu,ort-cuda,trt",
+        "torch,ort-cpu,openvino,ort-cuda,trt",
         "--precision",
-        "fp32,int8",
+        "fp32,bf16,int8",
         "--batch",
         "1,3",
         "--runs",
@@ -34,37 +35,45 @@ def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_pa
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    bench = json.loads((out / "bench.json").read_text())
+    assert json.loads((out / "bench.json").read_text())["format"] == FORMAT
+    bench = read_bench(out / "bench.json")  # typed and versioned: what `auto` and the report read back
 
-    parity = {(p["backend"], p["precision"]): p for p in bench["parity"]}
-    assert {("torch", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "int8")} <= set(parity)
+    parity = {(p.backend, p.precision): p for p in bench.parity}
+    expected = {("torch", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "int8"), ("openvino", "fp32"), ("openvino", "int8")}
+    assert expected <= set(parity)
     torch_entry = parity[("torch", "fp32")]
-    assert torch_entry["cos_min"] > 0.999999 and torch_entry["max_abs_diff"] == 0.0
-    fp32 = parity[("ort-cpu", "fp32")]
-    assert fp32["cos_min"] >= 0.99999
-    (split,) = fp32["splits"].values()
-    assert {"R1", "mAP", "mINP", "dR1", "dmAP", "dmINP"} <= set(split)
-    assert abs(split["dmAP"]) < 0.01
-    assert "torch fp32 on " in bench["reference"] and "rebuilt from the run directory" in bench["reference"]
+    assert torch_entry.cos_min > 0.999999 and torch_entry.max_abs_diff == 0.0
+    for backend in ("ort-cpu", "openvino"):
+        fp32 = parity[(backend, "fp32")]
+        assert fp32.cos_min >= 0.99999 and fp32.bar.cos_min == 0.99999 and fp32.cosine_ok, backend
+        (split,) = fp32.splits.values()
+        assert abs(split.dmAP) < 0.01
+        assert parity[(backend, "int8")].files["visible"] == "visible.int8-cpu.onnx"  # the u8s8 graph, both
+    assert "torch fp32 on " in bench.reference and "rebuilt from the run directory" in bench.reference
 
-    latency = {(e["backend"], e["precision"], e["batch"]) for e in bench["latency"]}
-    for backend, precision in (("torch", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "int8")):
+    latency = {(e.backend, e.precision, e.batch) for e in bench.latency}
+    for backend, precision in expected:
         assert {(backend, precision, 1), (backend, precision, 3)} <= latency
-    entry = bench["latency"][0]
-    for kind in ("compute", "end_to_end"):
-        assert {"p50_ms", "p90_ms", "p99_ms", "mean_ms", "images_per_s"} <= set(entry[kind])
-        assert entry[kind]["p50_ms"] > 0
+    entry = bench.latency[0]
+    for timing in (entry.compute, entry.end_to_end):
+        assert timing.p50_ms > 0 and timing.p99_ms >= timing.p50_ms and timing.images_per_s > 0
 
-    skipped = {(s["backend"], s["precision"]): s["reason"] for s in bench["skipped"]}
+    skipped = {(s.backend, s.precision): s.reason for s in bench.skipped}
     for gpu_backend in ("ort-cuda", "trt"):  # each either ran or says why not: never both, never neither
         assert ((gpu_backend, "fp32") in skipped) != ((gpu_backend, "fp32") in parity), gpu_backend
-    if bench["settings"]["device"] == "cpu":
+    if bench.settings.device == "cpu":
         assert skipped[("ort-cuda", "fp32")] == "torch sees no CUDA GPU, so --device is cpu"  # not passed
-    assert bench["environment"]["cpu_count"] >= 1
+    assert skipped[("ort-cpu", "bf16")] == "ort-cpu has no bf16 mode (it runs fp32, fp16, int8)"
+    # bf16 either ran, held to the fp16 bar, or says the CPU lacks it
+    if ("openvino", "bf16") in parity:
+        assert parity[("openvino", "bf16")].bar.cos_min == 0.999
+    else:
+        assert "no bf16 support" in skipped[("openvino", "bf16")]
+    assert bench.environment.machine.cpu_count >= 1 and "openvino" in bench.environment.versions
     with Image.open(out / "bench.png") as image:
         image.verify()
     markdown = (out / "bench.md").read_text()
-    assert "## Parity against the reference" in markdown and "ort-cpu int8" in markdown
+    assert "## Parity against the reference" in markdown and "openvino int8" in markdown
 
 
 def test_bench_without_run_directory_compares_to_fp32_onnx(demo_export: Path, tmp_path: Path) -> None:
@@ -92,10 +101,10 @@ def test_bench_without_run_directory_compares_to_fp32_onnx(demo_export: Path, tm
         ],
     )
     assert result.exit_code == 0, result.output
-    bench = json.loads((tmp_path / "bench.json").read_text())
-    assert "fp32 ONNX" in bench["reference"]
-    assert any(s["backend"] == "torch" for s in bench["skipped"])
-    assert [(p["backend"], p["precision"]) for p in bench["parity"]] == [("ort-cpu", "int8")]
+    bench = read_bench(tmp_path / "bench.json")
+    assert "fp32 ONNX" in bench.reference
+    assert any(s.backend == "torch" for s in bench.skipped)
+    assert [(p.backend, p.precision) for p in bench.parity] == [("ort-cpu", "int8")]
 
 
 def test_a_bad_or_absent_device_is_one_line(demo_export: Path) -> None:
@@ -165,11 +174,11 @@ def test_parity_verdicts_follow_the_cosine_bar_and_the_retrieval_deltas(syntheti
         return Embeddings(shake(reference.visible), shake(reference.infrared))
 
     bar = Bar(cos_min=0.99, cos_mean=0.995)
-    close = compare(reference, perturbed(0.001), split, bar)
-    assert close["cosine_ok"] and close["retrieval_ok"], close
-    far = compare(reference, perturbed(3.0), split, bar)
-    assert far["cosine_ok"] is False and far["retrieval_ok"] is False, far
-    assert compare(reference, reference, split)["cosine_ok"] is None  # no bar, no verdict
+    files = {"visible": "v.onnx", "infrared": "i.onnx"}
+    close = compare(reference, perturbed(0.001), split, bar, backend="x", precision="int8", files=files)
+    assert close.cosine_ok and close.retrieval_ok and close.passed, close
+    far = compare(reference, perturbed(3.0), split, bar, backend="x", precision="int8", files=files)
+    assert not far.cosine_ok and not far.retrieval_ok and not far.passed, far
 
 
 @pytest.mark.gpu
@@ -179,14 +188,13 @@ def test_bench_on_every_nvidia_backend_with_the_torch_reference_on_cuda(trt_expo
     args = ["bench", str(trt_export), "--out", str(out), "--backends", "torch,ort-cpu,ort-cuda,ort-trt,trt"]
     result = CliRunner().invoke(app, [*args, "--device", "cuda", "--batch", "1,8", "--runs", "3", "--warmup", "1"])
     assert result.exit_code == 0, result.output
-    bench = json.loads((out / "bench.json").read_text())
-    assert bench["settings"]["device"] == "cuda" and "torch fp32 on cuda (TF32 off)" in bench["reference"]
-    ran = {(p["backend"], p["precision"]) for p in bench["parity"]}
+    bench = read_bench(out / "bench.json")
+    assert bench.settings.device == "cuda" and "torch fp32 on cuda (TF32 off)" in bench.reference
+    ran = {(p.backend, p.precision) for p in bench.parity}
     assert {("trt", "fp32"), ("trt", "fp16"), ("trt", "int8")} <= ran
-    for entry in bench["parity"]:
-        if entry["cosine_ok"] is not None:
-            assert entry["cosine_ok"], (entry["backend"], entry["precision"], entry["cos_min"])
-    skipped = {(s["backend"], s["precision"]) for s in bench["skipped"]}
+    for entry in bench.parity:
+        assert entry.cosine_ok, (entry.backend, entry.precision, entry.cos_min)
+    skipped = {(s.backend, s.precision) for s in bench.skipped}
     for name in ("ort-cuda", "ort-trt"):  # onnxruntime-gpu may be missing: then skipped, with its reason
         assert ((name, "fp32") in ran) != ((name, "fp32") in skipped), name
 
@@ -208,5 +216,5 @@ def test_sysu_retrieval_is_the_mean_over_its_gallery_trials(synthetic_sysu: Path
         for t in split.tasks
     ]
     for key in ("R1", "mAP", "mINP"):
-        assert figures[key] == pytest.approx(np.mean([float(trial[key]) for trial in trials]))
+        assert getattr(figures, key) == pytest.approx(np.mean([float(trial[key]) for trial in trials]))
     assert len({round(float(trial["R1"]), 6) for trial in trials}) > 1, "the trials differ, so the mean matters"

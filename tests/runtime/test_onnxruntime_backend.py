@@ -84,9 +84,9 @@ def test_the_engine_cache_defaults_to_the_user_cache_not_the_artifact_folder(
 ) -> None:
     monkeypatch.delenv("VIREID_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert backend.default_cache_dir() == tmp_path / "xdg" / "vireid" / "ort-trt"
+    assert backend.default_cache_dir("ort-trt") == tmp_path / "xdg" / "vireid" / "ort-trt"
     monkeypatch.setenv("VIREID_CACHE", str(tmp_path / "mine"))
-    assert backend.default_cache_dir() == tmp_path / "mine" / "ort-trt"
+    assert backend.default_cache_dir("ort-trt") == tmp_path / "mine" / "ort-trt"
 
 
 def test_placement_names_the_nodes_that_would_run_on_the_cpu(tiny_graph: Path) -> None:

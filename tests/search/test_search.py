@@ -111,3 +111,19 @@ def test_bad_inputs_are_one_line_errors(demo_export: Path, tmp_path: Path) -> No
         app, ["search", str(demo_export), "--query", str(tmp_path / "nope.jpg"), "--gallery", str(tmp_path)]
     )
     assert result.exit_code == 1 and "does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_backend_auto_prints_its_choice_per_branch_and_a_bad_backend_is_one_line(
+    demo_export: Path, synthetic_sysu: Path, tmp_path: Path
+) -> None:
+    query = SYSUMM01(synthetic_sysu).query("all")[0].path
+    gallery = _gallery_list(synthetic_sysu, tmp_path)
+    base = ["search", str(demo_export), "--query", query, "--gallery", str(gallery), "--cache", str(tmp_path / "c")]
+    result = CliRunner().invoke(app, [*base, "--backend", "auto"])
+    assert result.exit_code == 0, result.output
+    choices = [line for line in result.output.splitlines() if line.startswith("auto: ")]
+    assert [c.split(" for the ")[1].split(" branch")[0] for c in choices] == ["infrared", "visible"], choices
+    for backend, precision in (("tflite", "fp32"), ("ort-cpu", "bf16")):
+        bad = CliRunner().invoke(app, [*base, "--backend", backend, "--precision", precision])
+        assert bad.exit_code == 1 and "Traceback" not in bad.output, bad.output
+        assert len(bad.output.strip().splitlines()) == 1, bad.output

@@ -11,25 +11,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from vireid_runtime.bench_result import Timing
 from vireid_runtime.embedder import Embedder
 
 
-def summarise(seconds: Sequence[float], batch: int) -> dict[str, float]:
+def summarise(seconds: Sequence[float], batch: int) -> Timing:
     ms = np.asarray(seconds, dtype=np.float64) * 1000.0
     mean = float(ms.mean())
-    return {
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p90_ms": float(np.percentile(ms, 90)),
-        "p99_ms": float(np.percentile(ms, 99)),
-        "mean_ms": mean,
-        "images_per_s": batch / (mean / 1000.0),
-        "runs": len(ms),
-    }
+    return Timing(
+        p50_ms=float(np.percentile(ms, 50)),
+        p90_ms=float(np.percentile(ms, 90)),
+        p99_ms=float(np.percentile(ms, 99)),
+        mean_ms=mean,
+        images_per_s=batch / (mean / 1000.0),
+        runs=len(ms),
+    )
 
 
 def batch_of(images: Sequence[Image.Image], size: int) -> list[Image.Image]:
@@ -37,7 +37,10 @@ def batch_of(images: Sequence[Image.Image], size: int) -> list[Image.Image]:
     return [images[i % len(images)] for i in range(size)]
 
 
-def measure(embedder: Embedder, images: Sequence[Image.Image], batch: int, warmup: int, runs: int) -> dict[str, Any]:
+def measure(
+    embedder: Embedder, images: Sequence[Image.Image], batch: int, warmup: int, runs: int
+) -> tuple[Timing, Timing]:
+    """(compute, end-to-end) timings of `runs` runs at `batch` after `warmup` untimed ones."""
     pictures = batch_of(images, batch)
     prepared = embedder.preprocess(pictures)
     compute = embedder.time_compute(prepared, warmup, runs)
@@ -48,4 +51,4 @@ def measure(embedder: Embedder, images: Sequence[Image.Image], batch: int, warmu
         start = time.perf_counter()
         embedder.embed(embedder.preprocess(pictures))
         end_to_end.append(time.perf_counter() - start)
-    return {"compute": summarise(compute, batch), "end_to_end": summarise(end_to_end, batch)}
+    return summarise(compute, batch), summarise(end_to_end, batch)

@@ -12,8 +12,7 @@ protocol with their deltas against the reference, which must stay within `RETRIE
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from vireid.data.sample import Sample
 from vireid.eval.extract import extract_embeddings
 from vireid.eval.protocols import score
 from vireid.eval.splits import EvaluationSplit
+from vireid_runtime.bench_result import ParityRow, Retrieval, RetrievalDelta
 from vireid_runtime.parity import Bar, parity_figures
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
@@ -49,7 +49,7 @@ def embed_split(
     return Embeddings(run(visible, split.visible, "visible"), run(infrared, split.infrared, "infrared"))
 
 
-def retrieval(embeddings: Embeddings, split: EvaluationSplit) -> dict[str, dict[str, float]]:
+def retrieval(embeddings: Embeddings, split: EvaluationSplit) -> dict[str, Retrieval]:
     """R1 / mAP / mINP per task family: a task alone, or the mean over the trials of one protocol."""
     per_family: dict[str, list[dict[str, float]]] = {}
     for task in split.tasks:
@@ -62,34 +62,50 @@ def retrieval(embeddings: Embeddings, split: EvaluationSplit) -> dict[str, dict[
         ).summary()
         per_family.setdefault(task.family, []).append({key: float(metrics[key]) for key in ("R1", "mAP", "mINP")})
     return {
-        family: {key: float(np.mean([trial[key] for trial in trials])) for key in ("R1", "mAP", "mINP")}
+        family: Retrieval(**{key: float(np.mean([trial[key] for trial in trials])) for key in ("R1", "mAP", "mINP")})
         for family, trials in per_family.items()
     }
 
 
 def compare(
-    reference: Embeddings, candidate: Embeddings, split: EvaluationSplit, bar: Bar | None = None
-) -> dict[str, Any]:
+    reference: Embeddings,
+    candidate: Embeddings,
+    split: EvaluationSplit,
+    bar: Bar,
+    *,
+    backend: str,
+    precision: str,
+    files: dict[str, str],
+) -> ParityRow:
     """Cosine figures over every evaluation image (judged against `bar`), retrieval metrics with deltas."""
     ref = np.concatenate([reference.visible, reference.infrared])
     cand = np.concatenate([candidate.visible, candidate.infrared])
-    figures = parity_figures(ref, cand, bar or Bar(0.0, 0.0))
+    figures = parity_figures(ref, cand, bar)
     ref_metrics, cand_metrics = retrieval(reference, split), retrieval(candidate, split)
-    tasks = {
-        name: {
-            **values,
-            **{f"d{key}": value - ref_metrics[name][key] for key, value in values.items()},
-        }
-        for name, values in cand_metrics.items()
-    }
-    retrieval_ok = all(
-        abs(t["dR1"]) <= RETRIEVAL_DELTA_BAR and abs(t["dmAP"]) <= RETRIEVAL_DELTA_BAR for t in tasks.values()
+    tasks = {}
+    for name, values in cand_metrics.items():
+        base = ref_metrics[name]
+        tasks[name] = RetrievalDelta(
+            R1=values.R1,
+            mAP=values.mAP,
+            mINP=values.mINP,
+            dR1=values.R1 - base.R1,
+            dmAP=values.mAP - base.mAP,
+            dmINP=values.mINP - base.mINP,
+        )
+    retrieval_ok = all(abs(t.dR1) <= RETRIEVAL_DELTA_BAR and abs(t.dmAP) <= RETRIEVAL_DELTA_BAR for t in tasks.values())
+    return ParityRow(
+        backend=backend,
+        precision=precision,
+        files=files,
+        images=figures.images,
+        cos_min=figures.cos_min,
+        cos_mean=figures.cos_mean,
+        max_abs_diff=figures.max_abs_diff,
+        norm_min=figures.norm_min,
+        norm_max=figures.norm_max,
+        bar=bar,
+        cosine_ok=figures.passed,
+        retrieval_ok=retrieval_ok,
+        splits=tasks,
     )
-    result = {key: value for key, value in asdict(figures).items() if key not in ("bar", "passed")}
-    return {
-        **result,
-        "bar": asdict(bar) if bar else None,
-        "cosine_ok": figures.passed if bar else None,
-        "retrieval_ok": retrieval_ok,
-        "splits": tasks,
-    }

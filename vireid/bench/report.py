@@ -4,11 +4,10 @@ against batch size per backend) and a terminal table. Every file is written atom
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
-from typing import Any
 
 from vireid.io.atomic import atomic_write_bytes, atomic_write_text
+from vireid_runtime.bench_result import BenchResult, ParityRow
 
 JSON_FILE, MARKDOWN_FILE, PLOT_FILE = "bench.json", "bench.md", "bench.png"
 
@@ -21,32 +20,32 @@ def _delta(value: float) -> str:
     return f"{100 * value:+.2f}"
 
 
-def parity_rows(result: dict[str, Any]) -> list[list[str]]:
+def parity_rows(result: BenchResult) -> list[list[str]]:
     rows = []
-    for entry in result["parity"]:
-        for split, metrics in entry["splits"].items():
+    for entry in result.parity:
+        for split, metrics in entry.splits.items():
             rows.append(
                 [
-                    f"{entry['backend']} {entry['precision']}",
+                    f"{entry.backend} {entry.precision}",
                     split,
-                    f"{entry['cos_min']:.6f}",
-                    f"{entry['cos_mean']:.6f}",
-                    f"{entry['max_abs_diff']:.2e}",
-                    f"{_pct(metrics['R1'])} ({_delta(metrics['dR1'])})",
-                    f"{_pct(metrics['mAP'])} ({_delta(metrics['dmAP'])})",
-                    f"{_pct(metrics['mINP'])} ({_delta(metrics['dmINP'])})",
+                    f"{entry.cos_min:.6f}",
+                    f"{entry.cos_mean:.6f}",
+                    f"{entry.max_abs_diff:.2e}",
+                    f"{_pct(metrics.R1)} ({_delta(metrics.dR1)})",
+                    f"{_pct(metrics.mAP)} ({_delta(metrics.dmAP)})",
+                    f"{_pct(metrics.mINP)} ({_delta(metrics.dmINP)})",
                     _verdict(entry),
                 ]
             )
     return rows
 
 
-def _verdict(entry: dict[str, Any]) -> str:
-    """Within the export's cosine bar and within 0.5 points of R1 / mAP, or what missed."""
+def _verdict(entry: ParityRow) -> str:
+    """Within the cosine bar and within 0.5 points of R1 / mAP, or what missed."""
     misses = []
-    if entry.get("cosine_ok") is False:
-        misses.append("cosine")
-    if entry.get("retrieval_ok") is False:
+    if not entry.cosine_ok:
+        misses.append(f"cosine (bar {entry.bar})")
+    if not entry.retrieval_ok:
         misses.append("R1/mAP")
     return "ok" if not misses else "MISSES " + " and ".join(misses)
 
@@ -78,24 +77,24 @@ LATENCY_HEADER = [
 ]
 
 
-def latency_rows(result: dict[str, Any]) -> list[list[str]]:
+def latency_rows(result: BenchResult) -> list[list[str]]:
     rows = []
-    for entry in result["latency"]:
-        compute, e2e = entry["compute"], entry["end_to_end"]
+    for entry in result.latency:
+        compute, e2e = entry.compute, entry.end_to_end
         rows.append(
             [
-                f"{entry['backend']} {entry['precision']}",
-                entry["modality"],
-                str(entry["batch"]),
-                f"{compute['p50_ms']:.2f}",
-                f"{compute['p90_ms']:.2f}",
-                f"{compute['p99_ms']:.2f}",
-                f"{compute['mean_ms']:.2f}",
-                f"{compute['images_per_s']:.1f}",
-                f"{e2e['p50_ms']:.2f}",
-                f"{e2e['p90_ms']:.2f}",
-                f"{e2e['p99_ms']:.2f}",
-                f"{e2e['images_per_s']:.1f}",
+                f"{entry.backend} {entry.precision}",
+                entry.modality,
+                str(entry.batch),
+                f"{compute.p50_ms:.2f}",
+                f"{compute.p90_ms:.2f}",
+                f"{compute.p99_ms:.2f}",
+                f"{compute.mean_ms:.2f}",
+                f"{compute.images_per_s:.1f}",
+                f"{e2e.p50_ms:.2f}",
+                f"{e2e.p90_ms:.2f}",
+                f"{e2e.p99_ms:.2f}",
+                f"{e2e.images_per_s:.1f}",
             ]
         )
     return rows
@@ -107,37 +106,40 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def markdown(result: dict[str, Any]) -> str:
-    env = result["environment"]
-    settings = result["settings"]
+def markdown(result: BenchResult) -> str:
+    env = result.environment
+    machine = env.machine
+    settings = result.settings
+    versions = ", ".join(f"{name} {version}" for name, version in env.versions.items())
     parts = [
         "# vireid bench",
         "",
-        f"- artifacts: `{result['artifacts']}`",
-        f"- dataset: `{result['dataset']}`; parity on {result['evaluation']}",
-        f"- reference: {result['reference']}",
-        f"- machine: {env.get('cpu')} ({env.get('cpu_count')} cores, torch threads {env.get('torch_threads')})"
-        + (f", GPU {env['gpu']} (driver {env.get('driver')})" if env.get("gpu") else ", no GPU"),
-        f"- versions: torch {env.get('torch')}, onnxruntime {env.get('onnxruntime')}, TensorRT {env.get('tensorrt')}",
-        f"- latency: input {settings['input']}, warm-up {settings['warmup']} then {settings['runs']} timed runs per "
+        f"- artifacts: `{result.artifacts}`",
+        f"- dataset: `{result.dataset}`; parity on {result.evaluation}",
+        f"- reference: {result.reference}",
+        f"- machine: {machine.cpu} ({machine.cpu_count} cores, torch threads {env.torch_threads}; CPU flags "
+        f"{' '.join(machine.cpu_flags) or 'none reported'})"
+        + (f", GPU {machine.gpu} (driver {env.gpu_driver})" if machine.gpu else ", no GPU"),
+        f"- versions: {versions}",
+        f"- latency: input {settings.input}, warm-up {settings.warmup} then {settings.runs} timed runs per "
         "batch size; compute = inference on a prepared batch (CUDA events on GPUs); end-to-end = decoded images "
         "to embeddings, preprocessing and copies included",
         "",
         "## Parity against the reference",
         "",
-        markdown_table(PARITY_HEADER, parity_rows(result)) if result["parity"] else "(parity not measured)",
+        markdown_table(PARITY_HEADER, parity_rows(result)) if result.parity else "(parity not measured)",
         "",
         "## Latency",
         "",
         markdown_table(LATENCY_HEADER, latency_rows(result)),
     ]
-    if result["skipped"]:
+    if result.skipped:
         parts += ["", "## Skipped", ""]
-        parts += [f"- {s['backend']} {s['precision']}: {s['reason']}" for s in result["skipped"]]
+        parts += [f"- {s.backend} {s.precision}: {s.reason}" for s in result.skipped]
     return "\n".join(parts) + "\n"
 
 
-def plot_png(result: dict[str, Any]) -> bytes:
+def plot_png(result: BenchResult) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -145,11 +147,9 @@ def plot_png(result: dict[str, Any]) -> bytes:
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
     series: dict[str, list[tuple[int, float, float]]] = {}
-    for entry in result["latency"]:
-        key = f"{entry['backend']} {entry['precision']} ({entry['modality']})"
-        series.setdefault(key, []).append(
-            (entry["batch"], entry["compute"]["p50_ms"], entry["compute"]["images_per_s"])
-        )
+    for entry in result.latency:
+        key = f"{entry.backend} {entry.precision} ({entry.modality})"
+        series.setdefault(key, []).append((entry.batch, entry.compute.p50_ms, entry.compute.images_per_s))
     for key, points in sorted(series.items()):
         points.sort()
         batches = [p[0] for p in points]
@@ -163,7 +163,7 @@ def plot_png(result: dict[str, Any]) -> bytes:
         axis.grid(True, which="both", alpha=0.3)
     right.legend(fontsize=7, loc="best")
     figure.suptitle(
-        f"vireid bench — {result['settings']['input']} input, {result['environment'].get('cpu')}", fontsize=9
+        f"vireid bench — {result.settings.input} input, {result.environment.machine.describe()}", fontsize=9
     )
     figure.tight_layout()
     buffer = io.BytesIO()
@@ -172,22 +172,22 @@ def plot_png(result: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def write_outputs(result: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+def write_outputs(result: BenchResult, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / JSON_FILE, "markdown": out_dir / MARKDOWN_FILE, "plot": out_dir / PLOT_FILE}
-    atomic_write_text(paths["json"], json.dumps(result, indent=2) + "\n")
+    atomic_write_text(paths["json"], result.to_json())
     atomic_write_text(paths["markdown"], markdown(result))
     atomic_write_bytes(paths["plot"], plot_png(result))
     return paths
 
 
-def print_tables(result: dict[str, Any]) -> None:
+def print_tables(result: BenchResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    if result["parity"]:
-        table = Table(title=f"parity vs {result['reference']}", title_justify="left")
+    if result.parity:
+        table = Table(title=f"parity vs {result.reference}", title_justify="left")
         for column in PARITY_HEADER:
             table.add_column(column)
         for row in parity_rows(result):
@@ -199,5 +199,5 @@ def print_tables(result: dict[str, Any]) -> None:
     for row in latency_rows(result):
         table.add_row(*row)
     console.print(table)
-    for skipped in result["skipped"]:
-        console.print(f"skipped {skipped['backend']} {skipped['precision']}: {skipped['reason']}")
+    for skipped in result.skipped:
+        console.print(f"skipped {skipped.backend} {skipped.precision}: {skipped.reason}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from vireid.bench import ALL_BACKENDS
 from vireid.bench.environment import fingerprint
 from vireid.bench.latency import measure
 from vireid.bench.parity import Embeddings, compare, embed_split, retrieval
@@ -22,13 +23,15 @@ from vireid.data.images import load_image
 from vireid.errors import VireidError
 from vireid.eval.splits import EvaluationSplit, evaluation_split
 from vireid.progress import log as default_log
+from vireid_runtime.backends import BACKENDS
+from vireid_runtime.bench_result import BenchResult, LatencyRow, ParityRow, Settings, Skipped
+from vireid_runtime.manifest import PRECISIONS
+from vireid_runtime.parity import BARS, Bar
 
 if TYPE_CHECKING:
     from vireid_runtime.embedder import Embedder
-    from vireid_runtime.parity import Bar
 
-ALL_BACKENDS = ("torch", "ort-cpu", "ort-cuda", "ort-trt", "trt")
-GPU_BACKENDS = ("ort-cuda", "ort-trt", "trt")
+GPU_BACKENDS = tuple(name for name, entry in BACKENDS.items() if entry.gpu)
 
 
 def default_device() -> str:
@@ -66,7 +69,7 @@ def _check_torch_device(device: str) -> None:
 class BenchOptions:
     backends: tuple[str, ...] = ALL_BACKENDS
     precisions: tuple[str, ...] | None = None
-    """None: every precision the export holds."""
+    """None: every precision the export holds, and each backend's own modes of them (openvino bf16)."""
     batches: tuple[int, ...] = (1, 8, 32, 64)
     runs: int = 20
     warmup: int = 3
@@ -104,10 +107,14 @@ class Candidate:
         return embed_split(visible.embed, infrared.embed, split, height, width, self.name)
 
     @property
-    def bar(self) -> Bar | None:
-        """The bar the export held this artifact to (None for the reference itself)."""
-        parity = self.embedders["visible"].artifact.parity
-        return parity.bar if parity else None
+    def bar(self) -> Bar:
+        """The bar the export held this artifact to; for a backend's own mode of it (bf16 on the fp32 graph) or
+        an artifact exported without a gate, the registry's bar of the precision."""
+        embedder = self.embedders["visible"]
+        parity = embedder.artifact.parity
+        if parity and embedder.precision == embedder.artifact.precision:
+            return parity.bar
+        return BARS[self.precision]
 
     def close(self) -> None:
         for embedder in self.embedders.values():
@@ -141,19 +148,32 @@ def _reference(art_dir: Path, manifest: Any, options: BenchOptions, device: str,
     )
 
 
+def _precisions_for(backend: str, options: BenchOptions, exported: list[str]) -> tuple[list[str], list[Skipped]]:
+    """What to bench `backend` at, and the asked precisions it has no mode for (skipped, with the reason)."""
+    entry = BACKENDS[backend]
+    offered = entry.precisions
+    if options.precisions is None:
+        return [p for p in offered if entry.graph_precision(p) in exported], []
+    wanted = [p for p in options.precisions if p in offered]
+    missing = [
+        Skipped(backend, p, f"{backend} has no {p} mode (it runs {', '.join(offered)})")
+        for p in options.precisions
+        if p not in offered
+    ]
+    return wanted, missing
+
+
 def _candidates(
     art_dir: Path,
     manifest: Any,
     options: BenchOptions,
     device: str,
     reference: Candidate,
-    skipped: list[dict[str, str]],
+    skipped: list[Skipped],
 ) -> list[Candidate]:
     from vireid_runtime import RuntimeUserError, load_embedder
 
-    precisions = options.precisions or tuple(
-        p for p in ("fp32", "fp16", "int8") if any(a.precision == p for a in manifest.artifacts)
-    )
+    exported = [p for p in PRECISIONS if any(a.precision == p for a in manifest.artifacts)]
     out: list[Candidate] = []
     try:
         for backend in options.backends:
@@ -161,15 +181,15 @@ def _candidates(
                 if reference.backend == "torch":
                     out.append(reference)
                 else:
-                    skipped.append(
-                        {"backend": "torch", "precision": "fp32", "reason": "no run directory to rebuild it"}
-                    )
+                    skipped.append(Skipped("torch", "fp32", "no run directory to rebuild it"))
                 continue
             gpu = gpu_index(device)
+            precisions, missing = _precisions_for(backend, options, exported)
+            skipped.extend(missing)
             for precision in precisions:
                 if backend in GPU_BACKENDS and gpu is None:
                     reason = "--device cpu" if options.device else "torch sees no CUDA GPU, so --device is cpu"
-                    skipped.append({"backend": backend, "precision": precision, "reason": reason})
+                    skipped.append(Skipped(backend, precision, reason))
                     continue
                 embedders: dict[str, Embedder] = {}
                 try:
@@ -180,7 +200,7 @@ def _candidates(
                 except RuntimeUserError as err:
                     for loaded in embedders.values():  # a GPU embedder holds device memory until closed
                         loaded.close()
-                    skipped.append({"backend": backend, "precision": precision, "reason": str(err)})
+                    skipped.append(Skipped(backend, precision, str(err)))
                     continue
                 out.append(Candidate(backend, precision, embedders, {m: e.artifact.file for m, e in embedders.items()}))
     except BaseException:  # whatever was loaded holds sessions or device memory
@@ -196,8 +216,8 @@ def _latency_images(images: EvaluationSplit, modality: str, count: int) -> list[
     return [load_image(s.path, s.modality) for s in pool[:count]]
 
 
-def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: Any = default_log) -> dict[str, Any]:
-    """Run parity and latency for every requested backend x precision; returns the bench.json document."""
+def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: Any = default_log) -> BenchResult:
+    """Run parity and latency for every requested backend x precision; returns what bench.json records."""
     from vireid_runtime import read_manifest
 
     art_dir = Path(art_dir)
@@ -207,7 +227,7 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
         raise VireidError(f"dataset {root or '(none recorded)'} not found; pass --data PATH")
     images = evaluation_split(root, manifest.data_trial)
     height, width = manifest.input.height, manifest.input.width
-    skipped: list[dict[str, str]] = []
+    skipped: list[Skipped] = []
     device = options.device or default_device()
     reference, reference_note = _reference(art_dir, manifest, options, device, log)
     try:
@@ -215,50 +235,60 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
     except BaseException:
         reference.close()
         raise
-    result: dict[str, Any] = {
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "artifacts": str(art_dir.resolve()),
-        "dataset": str(root),
-        "evaluation": images.description,
-        "reference": reference_note,
-        "settings": {
-            "batches": list(options.batches),
-            "runs": options.runs,
-            "warmup": options.warmup,
-            "latency_modalities": list(options.latency_modalities),
-            "input": f"{height}x{width}",
-            "device": device,
-        },
-        "environment": fingerprint(),
-        "skipped": skipped,
-        "parity": [],
-        "latency": [],
-    }
+    parity: list[ParityRow] = []
+    latency: list[LatencyRow] = []
+    reference_metrics = {}
     try:
         if options.parity:
             log(f"parity on {images.description} ({len(images.visible) + len(images.infrared)} images)")
             ref_embeddings = reference.embed_split(images, height, width)
-            result["reference_metrics"] = retrieval(ref_embeddings, images)
+            reference_metrics = retrieval(ref_embeddings, images)
             for candidate in candidates:
                 embeddings = candidate.embed_split(images, height, width)
-                entry = {"backend": candidate.backend, "precision": candidate.precision, "files": candidate.file}
-                result["parity"].append({**entry, **compare(ref_embeddings, embeddings, images, candidate.bar)})
+                parity.append(
+                    compare(
+                        ref_embeddings,
+                        embeddings,
+                        images,
+                        candidate.bar,
+                        backend=candidate.backend,
+                        precision=candidate.precision,
+                        files=candidate.file,
+                    )
+                )
         for modality in options.latency_modalities:
             pictures = _latency_images(images, modality, max(options.batches))
             for candidate in candidates:
                 for batch in options.batches:
                     log(f"latency {candidate.name} {modality} batch {batch}")
-                    timing = measure(candidate.embedders[modality], pictures, batch, options.warmup, options.runs)
-                    result["latency"].append(
-                        {
-                            "backend": candidate.backend,
-                            "precision": candidate.precision,
-                            "modality": modality,
-                            "batch": batch,
-                            **timing,
-                        }
+                    compute, end_to_end = measure(
+                        candidate.embedders[modality], pictures, batch, options.warmup, options.runs
+                    )
+                    latency.append(
+                        LatencyRow(candidate.backend, candidate.precision, modality, batch, compute, end_to_end)
                     )
     finally:
         for candidate in {id(c): c for c in [reference, *candidates]}.values():
             candidate.close()
-    return result
+    return BenchResult(
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        artifacts=str(art_dir.resolve()),
+        manifest_created=manifest.created,
+        dataset=str(root),
+        evaluation=images.description,
+        reference=reference_note,
+        settings=Settings(
+            batches=tuple(options.batches),
+            runs=options.runs,
+            warmup=options.warmup,
+            latency_modalities=tuple(options.latency_modalities),
+            input=f"{height}x{width}",
+            device=device,
+            threads=options.threads,
+        ),
+        environment=fingerprint(),
+        skipped=tuple(skipped),
+        parity=tuple(parity),
+        latency=tuple(latency),
+        reference_metrics=reference_metrics,
+    )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from vireid.bench import ALL_BACKENDS
 from vireid.cli.common import csv_ints, csv_list, user_errors
 
 
@@ -23,12 +24,17 @@ def bench_cli(
         str,
         typer.Option(
             "--backends",
-            help="Comma-separated: torch, ort-cpu, ort-cuda, ort-trt, trt. Those that cannot run here are "
-            "listed as skipped with the reason.",
+            help=f"Comma-separated: {', '.join(ALL_BACKENDS)}. Those that cannot run here are listed as skipped "
+            "with the reason.",
         ),
-    ] = "torch,ort-cpu,ort-cuda,ort-trt,trt",
+    ] = ",".join(ALL_BACKENDS),
     precision: Annotated[
-        str | None, typer.Option("--precision", help="Comma-separated fp32,fp16,int8 (default: all exported).")
+        str | None,
+        typer.Option(
+            "--precision",
+            help="Comma-separated fp32,fp16,bf16,int8 (default: every precision exported, and each backend's "
+            "own modes of them: openvino bf16 on the fp32 graph).",
+        ),
     ] = None,
     batch: Annotated[str, typer.Option("--batch", help="Batch sizes for the latency sweep.")] = "1,8,32,64",
     runs: Annotated[int, typer.Option("--runs", help="Timed runs per batch size (after the warm-up).")] = 20,

@@ -8,6 +8,12 @@ from typing import Annotated
 import typer
 
 from vireid.cli.common import user_errors
+from vireid_runtime.backends import AUTO_ORDER, names
+
+BACKEND_HELP = (
+    f"{', '.join(names())}, or auto: the fastest backend and precision that passed its parity bar in ART_DIR's "
+    f"bench.json from this machine, else the first that runs of {' > '.join(AUTO_ORDER)} (the choice is printed)."
+)
 
 
 @user_errors
@@ -23,8 +29,15 @@ def search_cli(
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="How many gallery images to list.")] = 10,
     out: Annotated[Path | None, typer.Option("--out", help="Write the ranked-list picture (PNG) here.")] = None,
-    backend: Annotated[str, typer.Option("--backend", help="ort-cpu, ort-cuda, ort-trt or trt.")] = "ort-cpu",
-    precision: Annotated[str, typer.Option("--precision", help="fp32, fp16 or int8.")] = "fp32",
+    backend: Annotated[str, typer.Option("--backend", help=BACKEND_HELP)] = "ort-cpu",
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision",
+            help="fp32, fp16, bf16 (openvino) or int8, as the backend offers (default: fp32; with --backend auto, "
+            "the fastest that passed its parity bar).",
+        ),
+    ] = None,
     cache: Annotated[
         Path | None,
         typer.Option("--cache", help="Gallery embedding cache folder (default: ~/.cache/vireid/search)."),
@@ -50,6 +63,8 @@ def search_cli(
         precision=precision,
         cache_dir=cache,
     )
+    for line in result.choice:
+        typer.echo(line, err=True)
     typer.echo(
         f"query {result.query} ({result.modalities[0]}"
         + (f", id {result.query_id}" if result.query_id is not None else "")

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 
 from vireid.io.atomic import atomic_write_bytes
+from vireid_runtime.cache import cache_dir
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vireid" / "search"
+    """$VIREID_CACHE/search, else the user cache folder's vireid/search (where the backends' caches live too)."""
+    return cache_dir("search")
 
 
 def content_key(path: Path) -> str:

@@ -33,6 +33,8 @@ class SearchResult:
     cache_hits: int
     cache_misses: int
     modalities: tuple[str, str] = field(default=("infrared", "visible"))
+    choice: list[str] = field(default_factory=list)
+    """With backend "auto": the line per branch saying what was chosen and why."""
 
 
 def search(
@@ -44,7 +46,7 @@ def search(
     gallery_modality: str | None = None,
     top_k: int = 10,
     backend: str = "ort-cpu",
-    precision: str = "fp32",
+    precision: str | None = None,
     cache_dir: Path | None = None,
     batch_size: int = 32,
 ) -> SearchResult:
@@ -60,14 +62,20 @@ def search(
     if not query.is_file():
         raise VireidError(f"query image {query} does not exist")
     files = gallery_files(gallery)
+    choice: list[str] = []
     try:
-        query_embedder = load_embedder(art_dir, query_kind, backend, precision)
-        gallery_embedder = load_embedder(art_dir, gallery_kind, backend, precision)
-    except RuntimeUserError as err:
+        query_embedder = load_embedder(art_dir, query_kind, backend, precision, log=choice.append)
+        gallery_embedder = load_embedder(art_dir, gallery_kind, backend, precision, log=choice.append)
+    except (RuntimeUserError, ValueError) as err:
         raise VireidError(str(err)) from None
     with query_embedder, gallery_embedder:
         query_feature = query_embedder.embed(query_embedder.preprocess([load_image(str(query), query_kind)]))[0]
-        cache = EmbeddingCache(cache_dir or default_cache_dir(), gallery_embedder.artifact.sha256, backend, precision)
+        cache = EmbeddingCache(
+            cache_dir or default_cache_dir(),
+            gallery_embedder.artifact.sha256,
+            gallery_embedder.backend,
+            gallery_embedder.precision,
+        )
         keys = [content_key(path) for path in files]
         found = cache.lookup(keys)
         missing = [i for i, feature in enumerate(found) if feature is None]
@@ -85,5 +93,5 @@ def search(
     order = np.argsort(-scores, kind="stable")[:top_k]
     ranked = [(files[i], float(scores[i]), identity_of(files[i])) for i in order]
     return SearchResult(
-        query, identity_of(query), ranked, len(files), cache.hits, cache.misses, (query_kind, gallery_kind)
+        query, identity_of(query), ranked, len(files), cache.hits, cache.misses, (query_kind, gallery_kind), choice
     )

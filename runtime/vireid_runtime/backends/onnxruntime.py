@@ -10,8 +10,8 @@ Why it is written this way (docs/architecture.md, "Runtime"):
 - Precision is not an option: it lives in the graph (fp16 tensors, Q/DQ nodes), and ONNX Runtime builds a
   strongly typed TensorRT network only when its precision flags are both off, so TensorRT runs exactly the
   graph that passed the export's gate (docs/architecture.md, "Precisions").
-- TensorRT's engine cache goes to a user cache folder, never into ART_DIR, which may be read-only in a
-  deployment image.
+- TensorRT's engine cache goes to a user cache folder (`cache.py`), never into ART_DIR, which may be
+  read-only in a deployment image.
 - Compute timing binds input and output to device memory (IOBinding), so host<->device copies stay out of it,
   as they do for the native `trt` backend; end-to-end timing (the bench's) keeps them.
 """
@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from vireid_runtime.backends import BACKENDS
+from vireid_runtime.cache import cache_dir as default_cache_dir
 from vireid_runtime.embedder import Embedder
 from vireid_runtime.errors import ArtifactError, BackendUnavailable
 from vireid_runtime.manifest import Artifact, BatchRange, InputSpec, OutputSpec
@@ -38,7 +40,7 @@ PROVIDERS = {
     "ort-cuda": "CUDAExecutionProvider",
     "ort-trt": "TensorrtExecutionProvider",
 }
-GPU_BACKENDS = ("ort-cuda", "ort-trt")
+GPU_BACKENDS = tuple(name for name in PROVIDERS if BACKENDS[name].gpu)
 NO_CPU_FALLBACK = "session.disable_cpu_ep_fallback"
 NODES_REFUSED = "fallback to CPU EP has been explicitly disabled"  # nodes no started GPU provider takes
 PROVIDER_FAILED = "Conflicting session configuration"
@@ -47,12 +49,22 @@ PROVIDER_FAILED = "Conflicting session configuration"
 MAX_NAMED_NODES = 6
 
 
-def default_cache_dir() -> Path:
-    """Where ort-trt keeps engines and timing caches: $VIREID_CACHE, else the user cache (XDG) folder."""
-    if os.environ.get("VIREID_CACHE"):
-        return Path(os.environ["VIREID_CACHE"]) / "ort-trt"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vireid" / "ort-trt"
+def missing_provider(backend: str) -> str | None:
+    """Why this onnxruntime build cannot offer `backend`'s provider, or None (the registry's probe).
+
+    onnxruntime-gpu lists its GPU providers even where no GPU exists; only loading tells, and refuses then.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return "onnxruntime is not installed: pip install onnxruntime-gpu (or onnxruntime)"
+    provider = PROVIDERS[backend]
+    if provider in ort.get_available_providers():
+        return None
+    return (
+        f"{backend}: this onnxruntime build has no {provider} "
+        f"(it has {', '.join(ort.get_available_providers())}); install onnxruntime-gpu on a CUDA machine"
+    )
 
 
 def _cuda_options(device: int) -> dict[str, Any]:
@@ -191,21 +203,19 @@ class OrtEmbedder(Embedder):
         device: int = 0,
         cache_dir: Path | None = None,
     ) -> None:
-        import onnxruntime as ort
-
         super().__init__(artifact, path, input_spec, output_spec, max_batch=batch.max)
         self.backend = backend
         self.device = device
         self._batch_min = batch.min
         provider = PROVIDERS[backend]
-        if provider not in ort.get_available_providers():
-            raise BackendUnavailable(
-                f"{backend}: this onnxruntime build has no {provider} "
-                f"(it has {', '.join(ort.get_available_providers())}); install onnxruntime-gpu on a CUDA machine"
-            )
+        missing = missing_provider(backend)  # also where onnxruntime itself is missing
+        if missing:
+            raise BackendUnavailable(missing)
+        import onnxruntime as ort
+
         if backend in GPU_BACKENDS:
             ort.set_default_logger_severity(4)  # failures are reported below in one line, not as log noise
-        cache = (cache_dir or default_cache_dir()) / (artifact.sha256[:16] or path.stem)
+        cache = (cache_dir or default_cache_dir(backend)) / (artifact.sha256[:16] or path.stem)
         if backend == "ort-trt":
             try:
                 cache.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,166 @@
+"""bench.json: the typed, versioned record of one `vireid bench`, written by the bench and read back by its
+report and by `backend="auto"` (docs/architecture.md, "Bench").
+
+It lives in the torch-free runtime because `auto` reads it in deployment images. Readers get dataclasses back
+(`records.py`), never nested dicts read by string keys; a file of another format is refused in one line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from vireid_runtime.errors import ArtifactError
+from vireid_runtime.machine import Machine
+from vireid_runtime.parity import Bar
+from vireid_runtime.records import build
+
+BENCH_FILE = "bench.json"
+FORMAT = "vireid-bench/1"
+FIX = "re-run `vireid bench` with this vireid"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Percentiles over the timed runs of one batch size, and the throughput their mean gives."""
+
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    images_per_s: float
+    runs: int
+
+
+@dataclass(frozen=True)
+class LatencyRow:
+    backend: str
+    precision: str
+    modality: str
+    batch: int
+    compute: Timing
+    """Inference on a prepared batch (CUDA events on GPUs)."""
+    end_to_end: Timing
+    """Decoded images to embeddings: preprocessing and copies included."""
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    R1: float
+    mAP: float
+    mINP: float
+
+
+@dataclass(frozen=True)
+class RetrievalDelta:
+    """A candidate's retrieval figures on one task family, and their change against the reference's."""
+
+    R1: float
+    mAP: float
+    mINP: float
+    dR1: float
+    dmAP: float
+    dmINP: float
+
+
+@dataclass(frozen=True)
+class ParityRow:
+    backend: str
+    precision: str
+    files: dict[str, str]
+    images: int
+    cos_min: float
+    cos_mean: float
+    max_abs_diff: float
+    norm_min: float
+    norm_max: float
+    bar: Bar
+    """The cosine bar this backend x precision is held to (the export's for its artifact; bf16: the fp16 bar)."""
+    cosine_ok: bool
+    retrieval_ok: bool
+    """Rank-1 and mAP within the bench's retrieval bar of the reference on every task family."""
+    splits: dict[str, RetrievalDelta]
+
+    @property
+    def passed(self) -> bool:
+        return self.cosine_ok and self.retrieval_ok
+
+
+@dataclass(frozen=True)
+class Skipped:
+    backend: str
+    precision: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    batches: tuple[int, ...]
+    runs: int
+    warmup: int
+    latency_modalities: tuple[str, ...]
+    input: str
+    """H x W."""
+    device: str
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    machine: Machine
+    platform: str
+    python: str
+    versions: dict[str, str]
+    """numpy, torch, onnxruntime, openvino, tensorrt: "not installed" where absent."""
+    onnxruntime_providers: tuple[str, ...]
+    torch_threads: int
+    omp_num_threads: str
+    cuda_available: bool
+    gpu_driver: str = ""
+    gpu_memory: str = ""
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    created: str
+    artifacts: str
+    manifest_created: str
+    """The export it measured (manifest `created`): `auto` ignores a bench of an earlier export."""
+    dataset: str
+    evaluation: str
+    reference: str
+    settings: Settings
+    environment: Environment
+    skipped: tuple[Skipped, ...] = ()
+    parity: tuple[ParityRow, ...] = ()
+    latency: tuple[LatencyRow, ...] = ()
+    reference_metrics: dict[str, Retrieval] = field(default_factory=dict)
+    format: str = FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    def parity_of(self, backend: str, precision: str) -> ParityRow | None:
+        return next((p for p in self.parity if (p.backend, p.precision) == (backend, precision)), None)
+
+
+def bench_from_dict(values: object) -> BenchResult:
+    if not isinstance(values, dict) or values.get("format") != FORMAT:
+        found = values.get("format") if isinstance(values, dict) else None
+        raise ArtifactError(f"bench.json format {found!r} is not {FORMAT!r}; {FIX}")
+    result: BenchResult = build(BenchResult, values, "bench", "bench.json", FIX)
+    return result
+
+
+def read_bench(path: str | Path) -> BenchResult:
+    """Read and validate a bench.json (ArtifactError naming the file when it is unreadable or of another format)."""
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ArtifactError(f"{path} is unreadable or corrupt ({err}); {FIX}") from None
+    try:
+        return bench_from_dict(values)
+    except ArtifactError as err:
+        raise ArtifactError(f"{path}: {err}") from None
