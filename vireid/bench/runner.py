@@ -200,7 +200,8 @@ def _candidates(
                 except RuntimeUserError as err:
                     for loaded in embedders.values():  # a GPU embedder holds device memory until closed
                         loaded.close()
-                    skipped.append(Skipped(backend, precision, str(err)))
+                    reason = str(err).removeprefix(f"{backend} {precision}: ").removeprefix(f"{backend}: ")
+                    skipped.append(Skipped(backend, precision, reason))  # the row names them already
                     continue
                 out.append(Candidate(backend, precision, embedders, {m: e.artifact.file for m, e in embedders.items()}))
     except BaseException:  # whatever was loaded holds sessions or device memory

@@ -8,9 +8,10 @@ Why it is written this way (docs/architecture.md, "Runtime"):
 - int8 runs the u8s8 graph (`int8-cpu`): measured on both int8 graphs on an AVX2 CPU without VNNI, the symmetric
   s8 graph lost accuracy in OpenVINO's int8 kernels (cos min 0.89 against fp32) and the u8s8 graph was also
   faster (7.0 against 7.7 ms per image at batch 8).
-- One stream with every thread (the latency hint) at every batch size. On 2 cores the throughput hint (two
-  streams) was slower at batch 8 (0.57x with one request, 0.72x with the batch split over two requests) and
-  gave wrong int8 outputs in OpenVINO 2026.4 (cos min 0.07); the bench's parity gate would flag it, this avoids it.
+- One stream with every thread (the latency hint) at every batch size, because the throughput hint (two streams
+  on 2 cores) gave wrong int8 outputs in OpenVINO 2026.4 (cos min 0.07-0.19 against fp32, in some runs even on
+  the u8s8 graph), and its fp32 speed-up did not hold: one request 0.54-0.61x, the batch split over two requests
+  0.72x in one run and 1.19x in another (`benchmarks/openvino_hints.py`).
 - Threads follow `threads` (`--threads`), like ONNX Runtime's intra-op threads.
 - Compiled models are cached in the user cache folder (`cache.py`), never in ART_DIR, which may be read-only;
   a cache folder that cannot be created only costs the compile time, so it is skipped, not an error.
