@@ -32,7 +32,9 @@ def readme_commands() -> list[list[str]]:
 
 def test_the_readme_shows_the_main_commands() -> None:
     verbs = {command[0] for command in readme_commands()}
-    assert {"demo", "train", "eval", "export", "bench", "search", "data"} <= verbs
+    assert {"demo", "train", "eval", "export", "bench", "search", "data", "deploy"} <= verbs
+    deploys = {command[1] for command in readme_commands() if command[0] == "deploy"}
+    assert deploys == {"triton", "deepstream"}  # "Serving with Triton" and "Tracking with DeepStream"
 
 
 @pytest.mark.parametrize("args", readme_commands(), ids=lambda a: " ".join(a)[:60])

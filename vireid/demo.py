@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from vireid_export.int8.calibration import CalibrationMethod
     from vireid_runtime.bench_result import BenchResult
 
-OWNED = ("data", "run", "artifacts", "bench", "search-cache", "ranked.png", "gallery.txt", "report.md")
+OWNED = ("data", "run", "artifacts", "bench", "search-cache", "triton", "ranked.png", "gallery.txt", "report.md")
 """What a demo writes (and `--force` replaces); "bench" is where older versions wrote the bench."""
 
 
@@ -83,6 +83,8 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     from vireid.search.engine import search
     from vireid.search.ranked_list import draw_ranked_list
     from vireid_export.branch import SearchOptions
+    from vireid_export.deploy.repository import write_repository
+    from vireid_export.deploy.triton import TritonOptions
     from vireid_export.pipeline import ExportOptions, export_run
     from vireid_runtime.backends import BACKENDS
 
@@ -147,9 +149,24 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
         return {"query": query.path, "hit_at_1": result.ranked[0][2] == result.query_id, "choice": result.choice}
 
     ranked = steps.run("search: a ranked list through the runtime", ranked_list)
+    triton = steps.run(
+        "deploy: a Triton model repository (CPU instances)",
+        lambda: write_repository(artifacts, out / "triton", TritonOptions(kind="cpu")),
+    )
     path = out / "report.md"
     atomic_write_text(
-        path, render_report(summary, config, trained, report.to_json(), manifest, bench, ranked, steps.seconds)
+        path,
+        render_report(
+            summary,
+            config,
+            trained,
+            report.to_json(),
+            manifest,
+            bench,
+            ranked,
+            [m.name for m in triton.models],
+            steps.seconds,
+        ),
     )
     log(f"demo finished in {sum(steps.seconds.values()):.0f} s; report: {path}")
     return path
@@ -163,6 +180,7 @@ def render_report(
     manifest: Any,
     bench: BenchResult,
     ranked: dict[str, Any],
+    triton_models: list[str],
     seconds: dict[str, float],
 ) -> str:
     from vireid.bench.report import LATENCY_HEADER, PARITY_HEADER, latency_rows, markdown_table, parity_rows
@@ -243,6 +261,13 @@ def render_report(
         *[f"- {line}" for line in ranked["choice"]],
         "",
         "![ranked list](ranked.png)",
+        "",
+        "## Serving it with Triton",
+        "",
+        f"`triton/` is a Triton Inference Server model repository of {len(triton_models)} models "
+        f"({', '.join(f'`{name}`' for name in triton_models)}), each config checked against Triton's ModelConfig "
+        "schema and its ONNX graph; [its README](triton/README.md) has the server command, a client snippet and "
+        "a perf_analyzer command over real images. No Triton server ran here.",
         "",
         f"Machine: {bench.environment.machine.describe()}. Full figures: `artifacts/bench.json`, `artifacts/bench.md`.",
     ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -23,9 +22,10 @@ import torch
 from vireid import __version__
 from vireid.errors import VireidError
 from vireid.eval.extract import torch_embedder
-from vireid.io.atomic import atomic_write_text
+from vireid.io.atomic import atomic_write_text, staged_folder
 from vireid.io.rundir import load_run, weights_path
 from vireid.models import MODALITIES, Modality
+from vireid.models.reid import IMAGENET_MEAN, IMAGENET_STD
 from vireid.progress import log as default_log
 from vireid_export import defaults
 from vireid_export.branch import BranchExport, SearchOptions
@@ -36,7 +36,16 @@ from vireid_export.ort_cpu import cpu_session, session_embed
 from vireid_export.precisions import PrecisionSpec, graphs_for, spec, tensorrt_source
 from vireid_export.tensorrt_check import check_for_tensorrt
 from vireid_runtime.load import sha256_file
-from vireid_runtime.manifest import MANIFEST_FILE, Artifact, BatchRange, InputSpec, Manifest, OutputSpec, PrecisionPlan
+from vireid_runtime.manifest import (
+    MANIFEST_FILE,
+    Artifact,
+    BatchRange,
+    InputSpec,
+    Manifest,
+    OutputSpec,
+    PrecisionPlan,
+    Preprocessing,
+)
 from vireid_runtime.parity import Bar, ParityFigures, parity_figures
 
 ENGINES = ("onnx", "trt")
@@ -107,29 +116,6 @@ def _artifact(folder: Path, name: str, modality: str, precision: str, fmt: str, 
     )
 
 
-def _check_writable(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise VireidError(f"--out {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise VireidError(f"{out} is not empty; pass --force to replace it (artifacts are never mixed)")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise VireidError(f"--out {out}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise VireidError(f"--out {out} is not writable (no write permission on {parent})")
-
-
-def _publish(staging: Path, out: Path) -> None:
-    """Move the finished staging folder to `out`, replacing an old export only now that the new one is complete."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(staging, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _tool_versions(engine: str) -> dict[str, str]:
     import onnx
     import onnxruntime
@@ -156,7 +142,11 @@ class Exporter:
         self.weights = weights_path(run_dir, options.weights)  # type: ignore[arg-type]
         if not self.weights.is_file():
             self.weights = weights_path(run_dir, "final")
-        self.input_spec = InputSpec(height=self.config.model.height, width=self.config.model.width)
+        self.input_spec = InputSpec(
+            height=self.config.model.height,
+            width=self.config.model.width,
+            preprocessing=Preprocessing(mean=IMAGENET_MEAN, std=IMAGENET_STD),  # what the graph normalises by
+        )
         self.output_spec = OutputSpec(dim=self.config.model.embedding_dim)
         self.graphs = graphs_for(options.precisions)
         self.artifacts: list[Artifact] = []
@@ -289,14 +279,7 @@ class Exporter:
             from vireid_export.tensorrt_build import tensorrt_environment
 
             trt_env = tensorrt_environment()  # a clear error before anything is written
-        _check_writable(self.out, options.force)
-        parent = self.out.resolve().parent
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.partial-", dir=parent))
-        except OSError as err:
-            raise VireidError(f"--out {self.out} is not writable ({err.strerror}: {parent})") from None
-        staging.chmod(0o755)  # mkdtemp makes it private; the published artifact folder is meant to be shared
-        try:
+        with staged_folder(self.out, options.force) as staging:
             for modality in MODALITIES:
                 self.export_modality(staging, modality, trt_env)
             if self.failures and options.verify:
@@ -307,10 +290,6 @@ class Exporter:
                 )
             manifest = self.manifest(staging, trt_env)
             atomic_write_text(staging / MANIFEST_FILE, manifest.to_json())
-            _publish(staging, self.out)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return manifest
 
     def manifest(self, folder: Path, trt_env: dict[str, str] | None) -> Manifest:

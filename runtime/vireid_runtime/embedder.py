@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vireid_runtime.manifest import Artifact, InputSpec, OutputSpec
-from vireid_runtime.preprocess import ImageLike, preprocess
+from vireid_runtime.preprocess import ImageLike, check_preprocessing, preprocess
 
 
 class Embedder(ABC):
@@ -36,6 +36,7 @@ class Embedder(ABC):
         max_batch: int | None,
         precision: str | None = None,
     ) -> None:
+        check_preprocessing(input_spec.preprocessing)
         self.artifact = artifact
         self._precision = precision or artifact.precision
         self.path = path

@@ -23,12 +23,37 @@ from vireid_runtime.parity import Bar, ParityFigures
 from vireid_runtime.records import build
 
 MANIFEST_FILE = "manifest.json"
-FORMAT = "vireid-artifacts/2"
-"""2: typed parity figures with norms, per-artifact backends, precision plans (kept layers, sensitivity)."""
+FORMAT = "vireid-artifacts/3"
+"""2: typed parity figures with norms, per-artifact backends, precision plans (kept layers, sensitivity).
+3: machine-readable preprocessing (`Preprocessing`), which the Triton and DeepStream config writers read."""
+READABLE_FORMATS = ("vireid-artifacts/2", FORMAT)
+"""A /2 manifest reads with the default `Preprocessing`, which is what every /2 export did."""
 MODALITIES = ("visible", "infrared")
 PRECISIONS = ("fp32", "fp16", "int8")
 INPUT_NAME = "images"
 OUTPUT_NAME = "embedding"
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """What a consumer must do to an image before the graph, as values, not sentences: the DeepStream tracker
+    and Triton clients are configured from these, and the runtime checks that they are what it implements."""
+
+    color_order: str = "RGB"
+    pixel_scale: float = 1 / 255
+    """graph input = pixel (0..255) x pixel_scale + pixel_offset, per channel."""
+    pixel_offset: float = 0.0
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    """ImageNet mean and std, applied inside the graph to the scaled input (consumers must not apply them)."""
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    normalised_in_graph: bool = True
+    resize: str = "bilinear"
+    keep_aspect: bool = False
+    """Resized to height x width directly, as training did (no letterbox)."""
+    infrared_grey_weights: tuple[float, ...] = (0.299, 0.587, 0.114)
+    """Infrared images become one grey plane by these R, G, B weights (PIL's "L", ITU-R 601-2 luma) ..."""
+    infrared_channels: int = 3
+    """... replicated to this many identical channels."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +71,7 @@ class InputSpec:
     resize: str = "PIL bilinear to height x width"
     normalisation: str = "inside the graph: ImageNet mean/std"
     name: str = INPUT_NAME
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
 
 
 @dataclass(frozen=True)
@@ -172,9 +198,10 @@ class Manifest:
 
 
 def manifest_from_dict(values: dict[str, Any]) -> Manifest:
-    if not isinstance(values, dict) or values.get("format") != FORMAT:
+    if not isinstance(values, dict) or values.get("format") not in READABLE_FORMATS:
         found = values.get("format") if isinstance(values, dict) else None
         raise ArtifactError(f"manifest format {found!r} is not {FORMAT!r}; re-export with this vireid")
+    values = {**values, "format": FORMAT}  # read as this format: what /3 added has defaults
     if not isinstance(values.get("artifacts"), list):
         raise ArtifactError("manifest: artifacts must be a list")
     manifest: Manifest = build(Manifest, values, "manifest", "manifest", "re-export with this vireid")

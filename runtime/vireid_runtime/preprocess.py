@@ -7,10 +7,14 @@ calls the same PIL bilinear resize, so embeddings match the training-time evalua
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+
+from vireid_runtime.errors import ArtifactError
+from vireid_runtime.manifest import Preprocessing
 
 ImageLike = Image.Image | np.ndarray
 
@@ -31,6 +35,21 @@ def _to_pil(image: ImageLike, infrared: bool) -> Image.Image:
 _INV_255 = np.float32(1 / 255)
 """Scale by the float32 reciprocal, as torchvision's ToDtype(scale=True) does: bit-identical to training's
 eval transform (dividing by 255 differs in the last bit for about a third of the pixel values)."""
+
+
+IMPLEMENTED = Preprocessing()
+"""The preprocessing this module performs; a manifest that asks for another is refused (`check_preprocessing`)."""
+
+
+def check_preprocessing(wanted: Preprocessing) -> None:
+    """ArtifactError unless the export's preprocessing is the one implemented here (mean/std live in the graph)."""
+    mine = dataclasses.asdict(IMPLEMENTED)
+    differs = [k for k, v in dataclasses.asdict(wanted).items() if k not in ("mean", "std") and v != mine[k]]
+    if differs:
+        raise ArtifactError(
+            f"the export asks for preprocessing this runtime does not implement ({', '.join(differs)}); "
+            "use the vireid version that exported it"
+        )
 
 
 def preprocess(images: Sequence[ImageLike], height: int, width: int, infrared: bool) -> np.ndarray:

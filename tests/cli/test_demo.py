@@ -49,6 +49,9 @@ def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> N
         "artifacts/bench.png",
         "ranked.png",
         "report.md",
+        "triton/README.md",
+        "triton/visible-int8/config.pbtxt",
+        "triton/visible-int8/1/model.onnx",
     ):
         assert (out / relative).is_file(), relative
     evaluation = json.loads((out / "run/eval.json").read_text())
@@ -63,7 +66,7 @@ def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> N
     }
     report = (out / "report.md").read_text()
     links = re.findall(r"\]\(([^)]+)\)", report)
-    assert "artifacts/bench.png" in links and "ranked.png" in links
+    assert "artifacts/bench.png" in links and "ranked.png" in links and "triton/README.md" in links
     assert report.count("- auto: ") == 2, report  # one choice per branch, with its evidence
     assert "fastest that passed its parity bar in" in report
     for link in links:

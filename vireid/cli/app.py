@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vireid import __version__
-from vireid.cli import bench, data, demo, eval, export, search, train
+from vireid.cli import bench, data, demo, deploy, eval, export, search, train
 from vireid.cli.common import reflow
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.command("eval", help=reflow(eval.eval_cli.__doc__))(eval.eval_cli)
 app.command("export", help=reflow(export.export_cli.__doc__))(export.export_cli)
 app.command("bench", help=reflow(bench.bench_cli.__doc__))(bench.bench_cli)
 app.add_typer(data.app, name="data")
+app.add_typer(deploy.app, name="deploy")
 app.command("demo", help=reflow(demo.demo_cli.__doc__))(demo.demo_cli)
 app.command("search", help=reflow(search.search_cli.__doc__))(search.search_cli)
 

@@ -1,16 +1,21 @@
-"""Atomic file writes: write to a temporary file beside the target, flush it to disk, then `os.replace`.
+"""Atomic writes: a file is written to a temporary file beside the target, flushed, then `os.replace`d; a
+folder (an export, a Triton repository) is built in a staging folder beside the target and published whole.
 
-A reader (a resumed run, a bench loading an engine) therefore sees either the old complete file or the new
-complete file, never a half-written one, even when the writer is killed mid-write.
+A reader (a resumed run, a bench loading an engine, a server loading a repository) therefore sees either the
+old complete file or folder or the new complete one, never a half-written one, even when the writer is killed
+mid-write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from vireid.errors import VireidError
 
 
 @contextlib.contextmanager
@@ -72,3 +77,47 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def check_out_folder(out: Path, force: bool, option: str = "--out") -> None:
+    """Refuse an `out` that is a file, a non-empty folder without `force`, or under a missing / read-only parent."""
+    if out.exists() and not out.is_dir():
+        raise VireidError(f"{option} {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise VireidError(f"{out} is not empty; pass --force to replace it (old and new files are never mixed)")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise VireidError(f"{option} {out}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise VireidError(f"{option} {out} is not writable (no write permission on {parent})")
+
+
+def publish_folder(staging: Path, out: Path) -> None:
+    """Move a finished staging folder to `out`, replacing an old one only now that the new one is complete."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_folder(out: str | os.PathLike[str], force: bool, option: str = "--out") -> Iterator[Path]:
+    """Yield an empty staging folder beside `out`; when the body succeeds it becomes `out` (replacing an old one
+    only with `force`), when it raises it is removed and `out` is untouched."""
+    out = Path(out)
+    check_out_folder(out, force, option)
+    parent = out.resolve().parent
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    except OSError as err:
+        raise VireidError(f"{option} {out} is not writable ({err.strerror}: {parent})") from None
+    staging.chmod(0o755)  # mkdtemp makes it private; what is published is meant to be shared
+    try:
+        yield staging
+        publish_folder(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
