@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from vireid.config import ModelConfig, RunConfig, dump_toml, load_run_config, read_toml, run_config_from_dict
+from vireid.data.sysu import SYSUMM01
 from vireid.errors import VireidError
 
 
@@ -55,3 +56,22 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     path.write_text(dump_toml(config))
     assert run_config_from_dict(read_toml(path)) == config
     assert run_config_from_dict({}) == RunConfig()
+
+
+def test_table1_presets_train_on_every_identity_and_keep_the_final_epoch(synthetic_sysu: Path) -> None:
+    from vireid.config import preset_names, training_config
+    from vireid.engine.splits import training_split
+
+    table1 = [name for name in preset_names() if name.startswith(("sysu-", "regdb-"))]
+    assert len(table1) == 8
+    for name in table1:
+        assert load_run_config(name).train.select_on == "last", name
+    config = training_config("sysu-mgsa-msam", data=synthetic_sysu)
+    everyone = training_split("sysu", config.data, config.train)
+    assert everyone.val_ids == [] and {s.pid for s in everyone.train} == set(SYSUMM01(synthetic_sysu).train_ids())
+    held = training_config("sysu-mgsa-msam", data=synthetic_sysu, val_ids=5)
+    assert (held.train.select_on, held.train.val_ids) == ("val", 5)
+    split = training_split("sysu", held.data, held.train)
+    assert len(split.val_ids) == 5 and not {s.pid for s in split.train} & set(split.val_ids)
+    with pytest.raises(VireidError, match="choose one"):
+        training_config("sysu-mgsa-msam", val_ids=5, select_on_test=True)

@@ -106,7 +106,7 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     )
     write_report(report, run)
     manifest = steps.run(
-        "export both branches: ONNX fp32, fp16 and int8",
+        "export both branches: ONNX fp32 and int8 (and fp16, the TensorRT int8 graph's base)",
         lambda: export_run(
             run,
             artifacts,

@@ -121,6 +121,7 @@ def plan_auto(art_dir: Path, manifest: Manifest, modality: str, precision: str |
     path = art_dir / BENCH_FILE
     note = ""
     measured: list[Option] = []
+    failed: set[tuple[str, str]] = set()
     if path.is_file():
         try:
             bench = read_bench(path)
@@ -130,6 +131,7 @@ def plan_auto(art_dir: Path, manifest: Manifest, modality: str, precision: str |
             note = bench_usable(bench, manifest, this_machine())
             if not note:
                 measured = from_bench(bench, path, modality, precision)
+                failed = {(p.backend, p.precision) for p in bench.parity if not p.passed}
                 if not measured:
                     note = f"{BENCH_FILE} has no row that passed its parity bar" + (
                         f" at {precision}" if precision else ""
@@ -137,6 +139,6 @@ def plan_auto(art_dir: Path, manifest: Manifest, modality: str, precision: str |
     fallback, skipped = from_order(precision)
     if not measured:
         note = note or f"no {BENCH_FILE} in {art_dir} (run `vireid bench` to choose by measurement)"
-    seen = {(o.backend, o.precision) for o in measured}
+    seen = {(o.backend, o.precision) for o in measured} | failed  # what this machine measured failing: never
     options = measured + [o for o in fallback if (o.backend, o.precision) not in seen]
     return AutoPlan(modality, options, note, skipped if not measured else [])

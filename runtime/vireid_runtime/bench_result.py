@@ -112,7 +112,7 @@ class Environment:
     platform: str
     python: str
     versions: dict[str, str]
-    """numpy, torch, onnxruntime, openvino, tensorrt: "not installed" where absent."""
+    """Installed versions of numpy, torch, onnxruntime(-gpu), openvino and tensorrt; absent ones are left out."""
     onnxruntime_providers: tuple[str, ...]
     torch_threads: int
     omp_num_threads: str

@@ -127,6 +127,8 @@ def load_embedder(
 
     if modality not in MODALITIES:
         raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
+    if precision is not None and precision not in RUNTIME_PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(RUNTIME_PRECISIONS)}, got {precision!r}")
     plan = plan_auto(art_dir, manifest, modality, precision)
     refused: list[str] = []
     for option in plan.options:

@@ -155,7 +155,8 @@ class Artifact:
     flavour: str = ""
     """int8 ONNX: "qdq-s8-symmetric" (what TensorRT consumes) or "qdq-u8s8" (faster on the CPU provider)."""
     backends: tuple[str, ...] = ()
-    """The backends this file is meant for, in preference order (the runtime picks by it)."""
+    """The backends that run this file (from the runtime's backend registry, for readers; the runtime selects by
+    format, precision and the backend's int8 flavour)."""
     parity: ParityFigures | None = None
     parity_source: str = ""
     """What the gate compared: reference, candidate backend and the images."""
@@ -200,7 +201,8 @@ class Manifest:
 def manifest_from_dict(values: dict[str, Any]) -> Manifest:
     if not isinstance(values, dict) or values.get("format") not in READABLE_FORMATS:
         found = values.get("format") if isinstance(values, dict) else None
-        raise ArtifactError(f"manifest format {found!r} is not {FORMAT!r}; re-export with this vireid")
+        readable = " or ".join(repr(f) for f in READABLE_FORMATS)
+        raise ArtifactError(f"manifest format {found!r} is not {readable}; re-export with this vireid")
     values = {**values, "format": FORMAT}  # read as this format: what /3 added has defaults
     if not isinstance(values.get("artifacts"), list):
         raise ArtifactError("manifest: artifacts must be a list")

@@ -129,3 +129,31 @@ def test_difficulty_changes_the_conditions_not_the_people(tmp_path: Path) -> Non
         return float(np.mean([np.abs(np.diff(frame, axis=1)).mean() for frame in frames]))
 
     assert roughness(clean.root) < roughness(harsh.root)
+
+
+def test_ir_coupling_sets_how_much_infrared_follows_visible_lightness(tmp_path: Path) -> None:
+    """At 1 a garment's infrared level is its visible lightness (give or take); at 0 the two are unrelated,
+    while everything else about the person (here: the colours and the body) stays the same."""
+    from vireid.cli.data import DEFAULT_IR_COUPLING as CLI_DEFAULT
+    from vireid.data.synthetic.identity import DEFAULT_IR_COUPLING, LOWER, TOP, draw_identity
+
+    assert CLI_DEFAULT == DEFAULT_IR_COUPLING
+
+    def correlation(coupling: float) -> float:
+        lightness, level = [], []
+        for pid in range(1, 301):
+            person = draw_identity(7, pid, coupling)
+            for part in (TOP, LOWER):
+                lightness.append(float(np.dot(person.colours[part], (0.3, 0.59, 0.11))))
+                level.append(float(person.temperatures[part]))
+        return float(np.corrcoef(lightness, level)[0, 1])
+
+    assert correlation(1.0) > 0.8
+    assert abs(correlation(0.0)) < 0.12
+    assert 0.2 < correlation(0.3) < correlation(1.0)
+    default, free = draw_identity(7, 5), draw_identity(7, 5, 0.0)
+    assert np.array_equal(default.colours, free.colours) and default.stature == free.stature
+    assert np.array_equal(default.temperatures, draw_identity(7, 5, DEFAULT_IR_COUPLING).temperatures)
+    with pytest.raises(VireidError, match="--ir-coupling"):
+        generate("sysu", tmp_path / "bad", ids=6, ir_coupling=1.5)
+    assert not (tmp_path / "bad").exists()

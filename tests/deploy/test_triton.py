@@ -46,7 +46,7 @@ def test_every_model_parses_as_model_config_with_the_graph_io_and_the_batch_rang
     assert set(configs) == expected
     for name, config in configs.items():
         assert config.name == name  # type: ignore[attr-defined]
-        assert manifest.batch.min <= config.max_batch_size <= manifest.batch.max  # type: ignore[attr-defined]
+        assert config.max_batch_size == manifest.batch.max  # type: ignore[attr-defined]
         graph = onnx.load(str(repo / name / "1" / "model.onnx"), load_external_data=False).graph
         (declared_in,), (declared_out,) = config.input, config.output  # type: ignore[attr-defined]
         assert declared_in.name == graph.input[0].name and declared_out.name == graph.output[0].name
@@ -121,7 +121,16 @@ def test_check_names_the_file_and_the_field_of_each_problem(repo: Path, tmp_path
     broken = _broken(repo, tmp_path, "version")
     shutil.rmtree(broken / "infrared-fp32" / "1")
     result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
-    assert result.exit_code == 1 and "infrared-fp32: no version folder 1/" in result.output, result.output
+    assert result.exit_code == 1 and "infrared-fp32: no version folder such as 1/" in result.output, result.output
+    broken = _broken(repo, tmp_path, "corrupt")
+    (broken / "visible-fp32" / "1" / "model.onnx").write_bytes(b"not onnx")
+    result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
+    assert result.exit_code == 1 and "not a readable ONNX graph" in result.output and "Traceback" not in result.output
+    broken = _broken(repo, tmp_path, "platform")
+    path = broken / "infrared-fp16" / "config.pbtxt"
+    path.write_text(path.read_text().replace("onnxruntime_onnx", "onnxruntime_onx"))
+    result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
+    assert result.exit_code == 1 and f"{path}: platform 'onnxruntime_onx'" in result.output, result.output
     ok = CliRunner().invoke(app, ["deploy", "triton", "--check", str(repo)])
     assert ok.exit_code == 0 and "matches its graph" in ok.output
 

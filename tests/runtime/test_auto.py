@@ -109,9 +109,9 @@ def test_the_bench_result_reads_back_typed_and_refuses_other_formats(art: Path, 
 def test_auto_picks_the_fastest_row_that_passed_and_never_one_that_failed(art: Path) -> None:
     rows = [
         ("openvino", "int8", 900.0, False),  # fastest, but failed its bar
+        ("ort-cpu", "fp32", 950.0, False),  # faster still: cosine within its bar, but R1 / mAP moved too much
         ("ort-cpu", "int8", 500.0, True),
         ("openvino", "fp32", 400.0, True),
-        ("ort-cpu", "fp32", 300.0, True),
     ]
     _write(art, _bench(art, rows))
     lines: list[str] = []
@@ -126,6 +126,16 @@ def test_auto_picks_the_fastest_row_that_passed_and_never_one_that_failed(art: P
     assert "(timed on the visible branch)" in lines[-1]
     with load_embedder(art, "visible", "auto", "fp32", log=lines.append) as fp32:  # a precision asked for
         assert (fp32.backend, fp32.precision) == ("openvino", "fp32")
+
+
+def test_a_row_that_failed_is_not_taken_from_the_order_either(art: Path) -> None:
+    """No row passed at fp32 (openvino fp32 failed, ort-cpu fp32 was not measured): the order may still offer
+    fp32, but never the failed openvino fp32."""
+    _write(art, _bench(art, [("openvino", "fp32", 900.0, False), ("ort-cpu", "int8", 500.0, True)]))
+    lines: list[str] = []
+    with load_embedder(art, "visible", "auto", "fp32", log=lines.append) as embedder:
+        assert (embedder.backend, embedder.precision) != ("openvino", "fp32")
+    assert "has no row that passed its parity bar at fp32" in lines[0]
 
 
 def _first_that_loads(art: Path) -> str:

@@ -23,7 +23,7 @@ from vireid.data.images import load_image
 from vireid.errors import VireidError
 from vireid.eval.splits import EvaluationSplit, evaluation_split
 from vireid.progress import log as default_log
-from vireid_runtime.backends import BACKENDS
+from vireid_runtime.backends import BACKENDS, RUNTIME_PRECISIONS
 from vireid_runtime.bench_result import BenchResult, LatencyRow, ParityRow, Settings, Skipped
 from vireid_runtime.manifest import PRECISIONS
 from vireid_runtime.parity import BARS, Bar
@@ -86,6 +86,11 @@ class BenchOptions:
         unknown = [b for b in self.backends if b not in ALL_BACKENDS]
         if unknown:
             raise VireidError(f"unknown backend {unknown[0]!r}; choose from {', '.join(ALL_BACKENDS)}")
+        unknown_precisions = [p for p in self.precisions or () if p not in RUNTIME_PRECISIONS]
+        if unknown_precisions:
+            raise VireidError(
+                f"unknown precision {unknown_precisions[0]!r}; choose from {', '.join(RUNTIME_PRECISIONS)}"
+            )
         if self.runs < 1 or self.warmup < 0 or not self.batches or min(self.batches) < 1:
             raise VireidError("--runs must be >= 1, warm-up >= 0 and --batch positive sizes")
 

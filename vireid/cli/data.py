@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # The generator's default (vireid.data.synthetic.difficulty.DEFAULT_DIFFICULTY, checked equal by a test), here
 # so `vireid --help` does not import numpy and Pillow.
 DEFAULT_DIFFICULTY = 0.3
+DEFAULT_IR_COUPLING = 1.0  # vireid.data.synthetic.identity.DEFAULT_IR_COUPLING, checked equal by a test
 # Typer's rich help keeps single newlines, so each paragraph is one string and paragraphs are joined by "\n\n".
 LAYOUTS_HELP = (
     "[bold]SYSU-MM01[/bold]: [cyan]cam1..cam6/{id:04d}/{n:04d}.jpg[/cyan] (visible cameras 1, 2 indoor and 4, 5 "
@@ -100,6 +101,17 @@ def synth_cli(
             f"over-exposure. Default {DEFAULT_DIFFICULTY}, tuned for the demo preset.",
         ),
     ] = DEFAULT_DIFFICULTY,
+    ir_coupling: Annotated[
+        float,
+        typer.Option(
+            "--ir-coupling",
+            min=0.0,
+            max=1.0,
+            help="How much a garment's infrared level follows its visible lightness: 1 = a near-greyscale copy "
+            "(matchable by brightness), 0 = independent (only shape, patterns, accessories, pose and body are "
+            f"shared, as with real near-infrared dyes). Default {DEFAULT_IR_COUPLING}.",
+        ),
+    ] = DEFAULT_IR_COUPLING,
     force: Annotated[
         bool, typer.Option("--force", help="Write into a non-empty --out, replacing its dataset folders.")
     ] = False,
@@ -116,6 +128,7 @@ def synth_cli(
             images_per_camera=images_per_camera,
             workers=workers,
             difficulty=difficulty,
+            ir_coupling=ir_coupling,
             force=force,
             progress=progress,
         )

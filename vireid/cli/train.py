@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from vireid.cli.common import user_errors
+from vireid.config import preset_names
 from vireid.errors import VireidError
 
 
@@ -22,8 +23,7 @@ def train_cli(
         str | None,
         typer.Option(
             "--preset",
-            help="Shipped config: demo, sysu-baseline, sysu-mgsa, sysu-msam, sysu-mgsa-msam, regdb-... "
-            "(the paper's Table 1 rows).",
+            help=f"Shipped config: {', '.join(preset_names())} (sysu-* and regdb-* are the paper's Table 1 rows).",
         ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file, applied over the preset.")] = None,
@@ -39,9 +39,17 @@ def train_cli(
         typer.Option(
             "--select-on-test",
             help="Keep the checkpoint that scores best on the TEST split (the baseline code's habit; it inflates "
-            "results). Recorded in the run. Default: a validation split held out from the training ids.",
+            "results). Recorded in the run.",
         ),
     ] = False,
+    val_ids: Annotated[
+        int | None,
+        typer.Option(
+            "--val-ids",
+            help="Hold out N training identities and keep the best validation epoch (default: the preset's; the "
+            "Table 1 presets train on every identity and keep the final epoch, as the paper does).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run in --out.")] = False,
 ) -> None:
     """Train the MGSA/MSAM two-stream model (per-part CE + hetero-center triplet, SGD, warm-up, steps at 20/50).
@@ -51,33 +59,21 @@ def train_cli(
     `vireid train --resume RUN_DIR` continues exactly. Several GPUs or nodes:
     `torchrun --nproc-per-node 4 -m vireid train ...`.
     """
-    from vireid.config import load_run_config
+    from vireid.config import training_config
     from vireid.engine.trainer import resume as resume_run
     from vireid.engine.trainer import train
 
     if resume is not None:
-        if preset or config or overrides or out or select_on_test:
+        if preset or config or overrides or out or select_on_test or val_ids is not None:
             raise VireidError("--resume continues a run with its own config.toml; drop --preset/--config/--set/--out")
         result = resume_run(resume, str(data) if data else None)
         typer.echo(f"resumed {resume}: finished {result['epochs']} epochs")
         return
     if out is None:
         raise VireidError("--out RUN_DIR is required (or --resume RUN_DIR)")
-    run_config = load_run_config(preset, config, tuple(overrides or ()))
-    if data is not None:
-        import dataclasses
-
-        run_config = dataclasses.replace(
-            run_config, data=dataclasses.replace(run_config.data, root=str(data.resolve()))
-        )
-    if run_config.train.select_on == "test" and not select_on_test:
-        raise VireidError(
-            'train.select_on = "test" selects the model on the test split; pass --select-on-test to allow it'
-        )
-    if select_on_test:
-        import dataclasses
-
-        run_config = dataclasses.replace(run_config, train=dataclasses.replace(run_config.train, select_on="test"))
+    run_config = training_config(
+        preset, config, tuple(overrides or ()), data=data, select_on_test=select_on_test, val_ids=val_ids
+    )
     result = train(run_config, out, force=force)
     best = result["best"]
     best_text = (

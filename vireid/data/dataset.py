@@ -7,7 +7,7 @@ batch is the same whichever worker loads it. Labels are relabelled 0..N-1 here, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch.utils.data import Dataset
@@ -26,12 +26,17 @@ def relabel(samples: Sequence[Sample]) -> dict[int, int]:
 
 class CrossModalTrainSet(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     def __init__(
-        self, visible: Sequence[Sample], infrared: Sequence[Sample], labels: dict[int, int], transform: Transform
+        self,
+        visible: Sequence[Sample],
+        infrared: Sequence[Sample],
+        labels: dict[int, int],
+        transforms: Mapping[str, Transform],
     ) -> None:
+        """`transforms`: one per modality ("visible", "infrared"; `transforms.train_transforms`)."""
         self.visible = list(visible)
         self.infrared = list(infrared)
         self.labels = labels
-        self.transform = transform
+        self.transforms = transforms
 
     def __len__(self) -> int:
         return len(self.visible)
@@ -41,8 +46,8 @@ class CrossModalTrainSet(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
         v, i = self.visible[visible_index], self.infrared[infrared_index]
         assert v.pid == i.pid, "the sampler pairs images of one identity"
         torch.manual_seed(seed)
-        visible = self.transform(load_image(v.path, "visible"))
-        infrared = self.transform(load_image(i.path, "infrared"))
+        visible = self.transforms["visible"](load_image(v.path, "visible"))
+        infrared = self.transforms["infrared"](load_image(i.path, "infrared"))
         return visible, infrared, self.labels[v.pid]
 
 

@@ -25,7 +25,7 @@ from vireid.data.check import check_dataset
 from vireid.data.dataset import CrossModalTrainSet, relabel
 from vireid.data.layout import detect_layout
 from vireid.data.sampler import CrossModalIdentitySampler
-from vireid.data.transforms import train_transform
+from vireid.data.transforms import train_transforms
 from vireid.engine.distributed import Distributed
 from vireid.engine.metrics_log import MetricsLog
 from vireid.engine.optim import build_optimizer, set_learning_rates
@@ -34,8 +34,8 @@ from vireid.engine.state import STATE_FILE, load_state, save_state
 from vireid.engine.validate import validation_metrics
 from vireid.errors import VireidError
 from vireid.io.rundir import BEST_WEIGHTS_FILE, CONFIG_FILE, WEIGHTS_FILE, load_config, save_config, save_weights
-from vireid.losses import hetero_center_triplet, part_cross_entropy
-from vireid.models import ReidOutput, TwoStreamReID, build_model
+from vireid.losses.reid import reid_loss
+from vireid.models import TwoStreamReID, build_model
 from vireid.progress import interactive, log, progress
 
 RUN_FILES = (CONFIG_FILE, WEIGHTS_FILE, BEST_WEIGHTS_FILE, STATE_FILE, MetricsLog.FILE)
@@ -47,23 +47,6 @@ def pick_device(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
-
-
-def reid_loss(out: ReidOutput, labels: torch.Tensor, modalities: torch.Tensor, config: RunConfig) -> dict[str, Any]:
-    """The baseline's loss terms (tensors) and their total under "loss"."""
-    cfg = config.train
-    ce = part_cross_entropy(out.part_logits, labels, cfg.label_smoothing)
-    triplet = hetero_center_triplet(out.part_features.flatten(1), labels, modalities, cfg.margin)
-    part_triplet = sum(
-        (
-            hetero_center_triplet(out.part_features[:, p], labels, modalities, cfg.margin)
-            for p in range(out.part_features.shape[1])
-        ),
-        start=torch.zeros((), device=labels.device),
-    )
-    total = ce + cfg.w_triplet * triplet + cfg.w_center * part_triplet
-    accuracy = (out.part_logits.float().mean(dim=1).argmax(dim=1) == labels).float().mean()
-    return {"loss": total, "ce": ce, "triplet": triplet, "part_triplet": part_triplet, "accuracy": accuracy}
 
 
 class Trainer:
@@ -139,8 +122,15 @@ class Trainer:
             world_size=self.dist.world_size,
         )
         sampler.set_epoch(epoch)
-        transform = train_transform(cfg.model.height, cfg.model.width, cfg.data.pad, cfg.data.flip)
-        dataset = CrossModalTrainSet(visible, infrared, self.labels, transform)
+        transforms = train_transforms(
+            cfg.model.height,
+            cfg.model.width,
+            cfg.data.pad,
+            cfg.data.flip,
+            exchange=cfg.train.channel_aug,
+            grey=cfg.train.grey_aug,
+        )
+        dataset = CrossModalTrainSet(visible, infrared, self.labels, transforms)
         return DataLoader(
             dataset,
             batch_sampler=sampler,
@@ -157,7 +147,7 @@ class Trainer:
         modalities = torch.cat([torch.zeros_like(labels), torch.ones_like(labels)])
         with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
             out = self.net(visible, infrared)
-        terms = reid_loss(out, all_labels, modalities, self.config)
+        terms = reid_loss(out, all_labels, modalities, self.config.train)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(terms["loss"]).backward()
         self.scaler.step(self.optimizer)

@@ -98,7 +98,12 @@ def publish_folder(staging: Path, out: Path) -> None:
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.replace(out, old)
-    os.replace(staging, out)
+    try:
+        os.replace(staging, out)
+    except OSError as err:
+        if old is not None:
+            os.replace(old, out)  # put the previous folder back: nothing is lost
+        raise VireidError(f"cannot publish {out} ({err.strerror}); the previous contents are unchanged") from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

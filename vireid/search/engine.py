@@ -62,11 +62,15 @@ def search(
     if not query.is_file():
         raise VireidError(f"query image {query} does not exist")
     files = gallery_files(gallery)
-    choice: list[str] = []
+    choice: list[str] = []  # with "auto", each branch is chosen on its own evidence (its line says which)
     try:
         query_embedder = load_embedder(art_dir, query_kind, backend, precision, log=choice.append)
+    except (RuntimeUserError, ValueError) as err:
+        raise VireidError(str(err)) from None
+    try:
         gallery_embedder = load_embedder(art_dir, gallery_kind, backend, precision, log=choice.append)
     except (RuntimeUserError, ValueError) as err:
+        query_embedder.close()
         raise VireidError(str(err)) from None
     with query_embedder, gallery_embedder:
         query_feature = query_embedder.embed(query_embedder.preprocess([load_image(str(query), query_kind)]))[0]

@@ -3,8 +3,11 @@
 A pure function of the manifest: every value comes from the export's contract (docs/architecture.md,
 "Deployment"), checked against NVIDIA's Gst-nvtracker documentation and its sample tracker configs
 (config_tracker_NvDCF_accuracy.yml, config_tracker_NvDeepSORT.yml):
-- `onnxFile`, or `modelEngineFile` when a TensorRT plan of that branch and precision exists (a plan skips
-  DeepStream's own engine build; it is tied to the GPU and TensorRT release that built it).
+- `onnxFile`, and `modelEngineFile` too when a TensorRT plan of that branch and precision exists: DeepStream
+  uses the plan (built strongly typed by `vireid export --engine trt`, exactly the gated graph) and rebuilds
+  from the ONNX graph only where the plan does not load (another GPU or TensorRT release). Its own build sets
+  TensorRT's precision flag from networkMode, so it may run the layers the export kept in fp32 at the lower
+  precision: the plan is the faithful path, and the comment in the file says so.
 - `networkMode` follows the artifact's precision in the tracker's convention, fp32 = 0, fp16 = 1, int8 = 2
   (the tracker's ReID config differs from Gst-nvinfer's network-mode, where int8 = 1 and fp16 = 2).
 - The tracker feeds y = netScaleFactor x (x - offsets) with x the 0..255 pixel; the graph takes RGB in [0, 1]
@@ -29,17 +32,17 @@ COLOR_RGB, ORDER_NCHW = 0, 0
 
 @dataclass(frozen=True)
 class ReidSection:
-    """The chosen model file and the YAML text of the `ReID:` section."""
+    """The chosen model file(s) and the YAML text of the `ReID:` section."""
 
     artifact: Artifact
+    """What the tracker runs: the plan when there is one, else the ONNX graph."""
+    files: tuple[Artifact, ...]
+    """Every file the section names (a plan's ONNX source too, for a rebuild on another GPU)."""
     fields: dict[str, object]
     text: str
 
 
-def _model(manifest: Manifest, branch: str, precision: str) -> Artifact:
-    plan = manifest.find(branch, precision, "plan")
-    if plan is not None:
-        return plan
+def _graph(manifest: Manifest, branch: str, precision: str) -> Artifact:
     try:  # the graph TensorRT consumes, as the runtime's backend registry selects it for TensorRT
         return select_artifact(manifest, branch, "ort-trt", precision)
     except ArtifactError as err:
@@ -59,7 +62,9 @@ def reid_section(
     size = batch.opt if batch_size is None else batch_size
     if not batch.min <= size <= batch.max:
         raise VireidError(f"--batch-size {size} is outside the export's batch range {batch.min}..{batch.max}")
-    artifact = _model(manifest, branch, precision)
+    graph = _graph(manifest, branch, precision)
+    plan = manifest.find(branch, precision, "plan")
+    artifact = plan or graph
     spec, pre = manifest.input, manifest.input.preprocessing
     if pre.color_order != "RGB" or not pre.normalised_in_graph or pre.keep_aspect:
         raise VireidError("this export's preprocessing cannot be expressed in a tracker ReID config")
@@ -78,8 +83,11 @@ def reid_section(
         "keepAspc": int(pre.keep_aspect),
         "addFeatureNormalization": 0 if manifest.output.l2_normalised else 1,
     }
-    fields["modelEngineFile" if artifact.format == "plan" else "onnxFile"] = artifact.file
-    return ReidSection(artifact, fields, _yaml(fields, branch, artifact, reid_type))
+    fields["onnxFile"] = graph.file
+    if plan is not None:  # used as is; DeepStream rebuilds from onnxFile only where the plan does not load
+        fields["modelEngineFile"] = plan.file
+    files = (graph, plan) if plan is not None else (graph,)
+    return ReidSection(artifact, files, fields, _yaml(fields, branch, artifact, reid_type))
 
 
 def _value(value: object) -> str:
@@ -109,6 +117,11 @@ def _yaml(fields: dict[str, object], branch: str, artifact: Artifact, reid_type:
     ]
     if branch == "infrared":
         lines.append("# Infrared frames must reach the tracker as grey replicated to 3 channels (R = G = B).")
+    if artifact.format != "plan" and artifact.precision != "fp32":
+        lines.append(
+            "# DeepStream builds this graph with TensorRT's precision flag from networkMode, which may lower the"
+        )
+        lines.append("# layers the export kept in fp32; a plan from `vireid export --engine trt` keeps them.")
     lines.append("ReID:")
     lines += [f"  {key}: {_value(value)}" for key, value in fields.items()]
     return "\n".join(lines) + "\n"

@@ -6,20 +6,30 @@ copied otherwise. Every output folder is staged and published whole (`vireid.io.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
 
 from vireid.io.atomic import atomic_write_text, staged_folder
 from vireid_export.deploy.deepstream import reid_section
-from vireid_runtime.manifest import read_manifest
+from vireid_runtime.load import artifact_path
+from vireid_runtime.manifest import Artifact, read_manifest
+
+NO_LINK = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP)
+"""Why a hard link may be impossible (another filesystem, links not allowed): then the file is copied."""
 
 
-def link_or_copy(source: Path, target: Path) -> None:
+def place_artifact(art_dir: Path, artifact: Artifact, target: Path) -> None:
+    """The artifact's file at `target`, hard-linked or copied; a missing or modified file is a one-line
+    ArtifactError (`load.artifact_path` checks it against the manifest)."""
+    source = artifact_path(art_dir, artifact)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(source, target)
-    except OSError:  # another filesystem, or links not allowed
+    except OSError as err:
+        if err.errno not in NO_LINK:
+            raise
         shutil.copyfile(source, target)
 
 
@@ -40,6 +50,7 @@ def write_deepstream(
     )
     name = f"config_tracker_reid_{branch}.yml"
     with staged_folder(out, force) as staging:
-        link_or_copy(art_dir / section.artifact.file, staging / section.artifact.file)
+        for artifact in section.files:
+            place_artifact(art_dir, artifact, staging / artifact.file)
         atomic_write_text(staging / name, section.text)
     return Path(out) / name

@@ -25,7 +25,7 @@ import numpy as np
 
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_write_text, staged_folder
-from vireid_export.deploy.files import link_or_copy
+from vireid_export.deploy.files import place_artifact
 from vireid_export.deploy.triton import ONNX_FILE, PLAN_FILE, VERSION, TritonModel, TritonOptions, config_text
 from vireid_export.deploy.triton import repository_models as plan_models
 from vireid_runtime.manifest import MODALITIES, Manifest, read_manifest
@@ -136,7 +136,7 @@ def write_repository(
     with staged_folder(out, force) as staging:
         for model in models:
             folder = staging / model.name
-            link_or_copy(art_dir / model.artifact.file, folder / VERSION / model.filename)
+            place_artifact(art_dir, model.artifact, folder / VERSION / model.filename)
             atomic_write_text(folder / "config.pbtxt", config_text(model, source))
         for modality, document in perf.items():
             atomic_write_text(staging / f"perf-{modality}.json", json.dumps(document) + "\n")
@@ -159,16 +159,25 @@ def _parse(path: Path) -> tuple[Any, str | None]:
         return None, f"{path}: {err}"
 
 
-def _model_file(config: Any, folder: Path) -> Path:
+PLATFORMS = {"onnxruntime_onnx": "onnxruntime", "tensorrt_plan": "tensorrt"}
+BACKEND_FILES = {"onnxruntime": ONNX_FILE, "tensorrt": PLAN_FILE, "openvino": "model.xml"}
+"""The platforms and backends vireid writes, and the file each loads by default (Triton core's constants)."""
+
+
+def _engine_problem(config: Any, path: Path) -> str | None:
+    if config.platform and config.platform not in PLATFORMS:
+        return f"{path}: platform '{config.platform}' is none of {', '.join(PLATFORMS)}"
+    if config.backend and config.backend not in BACKEND_FILES:
+        return f"{path}: backend '{config.backend}' is none of {', '.join(BACKEND_FILES)}"
+    if not config.platform and not config.backend:
+        return f"{path}: neither platform nor backend is set"
+    return None
+
+
+def _model_name(config: Any) -> str:
     if config.default_model_filename:
-        name = config.default_model_filename
-    elif config.platform == "tensorrt_plan" or config.backend == "tensorrt":
-        name = PLAN_FILE
-    elif config.backend == "openvino":
-        name = "model.xml"
-    else:
-        name = ONNX_FILE
-    return folder / VERSION / name
+        return str(config.default_model_filename)
+    return BACKEND_FILES[config.backend or PLATFORMS[config.platform]]
 
 
 def _io_problems(config: Any, model_file: Path, config_path: Path) -> list[str]:
@@ -176,7 +185,10 @@ def _io_problems(config: Any, model_file: Path, config_path: Path) -> list[str]:
     import onnx
     import tritonclient.grpc.model_config_pb2 as pb
 
-    graph = onnx.load(os.fspath(model_file), load_external_data=False).graph
+    try:
+        graph = onnx.load(os.fspath(model_file), load_external_data=False).graph
+    except Exception as err:  # onnx raises protobuf's DecodeError, or worse, on a file that is not ONNX
+        return [f"{model_file}: not a readable ONNX graph ({type(err).__name__}: {str(err)[:120]})"]
     problems = []
     for kind, declared, actual in (("input", config.input, graph.input), ("output", config.output, graph.output)):
         by_name = {value.name: value for value in actual}
@@ -195,6 +207,9 @@ def _io_problems(config: Any, model_file: Path, config_path: Path) -> list[str]:
                 problems.append(f"{where}: dims {list(entry.dims)}, the graph has {graph_dims}")
             if config.max_batch_size > 0 and dims and dims[0] not in (-1, 0) and config.max_batch_size > dims[0]:
                 problems.append(f"{config_path}: max_batch_size {config.max_batch_size} > the graph's batch {dims[0]}")
+    missing = sorted({value.name for value in graph.input} - {entry.name for entry in config.input})
+    if missing:
+        problems.append(f"{config_path}: the graph's input {', '.join(missing)} is not declared in input")
     return problems
 
 
@@ -218,13 +233,18 @@ def check_repository(repo: str | Path) -> list[str]:
             continue
         if config.name and config.name != folder.name:
             problems.append(f"{path}: name '{config.name}' differs from its folder '{folder.name}'")
-        if not (folder / VERSION).is_dir():
-            problems.append(f"{folder}: no version folder {VERSION}/ (Triton loads {folder.name}/{VERSION}/<model>)")
+        engine = _engine_problem(config, path)
+        if engine:
+            problems.append(engine)
             continue
-        model_file = _model_file(config, folder)
-        if not model_file.is_file():
-            problems.append(f"{path}: its model file {model_file.relative_to(repo)} is missing")
+        versions = sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+        if not versions:
+            problems.append(f"{folder}: no version folder such as {VERSION}/ (Triton loads {folder.name}/<n>/<model>)")
             continue
-        if model_file.suffix == ".onnx":
-            problems.extend(_io_problems(config, model_file, path))
+        for version in versions:
+            model_file = version / _model_name(config)
+            if not model_file.is_file():
+                problems.append(f"{path}: its model file {model_file.relative_to(repo)} is missing")
+            elif model_file.suffix == ".onnx":
+                problems.extend(_io_problems(config, model_file, path))
     return problems

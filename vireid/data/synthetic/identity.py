@@ -112,25 +112,54 @@ def _lightness(rgb: np.ndarray) -> float:
     return float(np.dot(rgb, (0.3, 0.59, 0.11)))
 
 
-def _temperature(rng: np.random.Generator, colour: np.ndarray, warmth: float = 0.0) -> float:
-    # Dark fabrics look dark in infrared too and light ones light, loosely (fabric, thickness); a few dyes
-    # reflect infrared and look bright whatever their colour. Hue never shows.
+DEFAULT_IR_COUPLING = 1.0
+"""How much a garment's infrared level follows its visible lightness (`--ir-coupling`, 0..1)."""
+_IR_DYE_STREAM = 0x1B
+"""Seeds the dyes' own infrared reflectance, apart from every other draw: at coupling 1 nothing else moves."""
+
+
+class IrReflectance:
+    """How light a dye reads in near-infrared: `coupling` x its visible lightness + (1 - coupling) x a
+    reflectance of its own. Real dyes often reflect near-infrared regardless of how dark they look, so at 0 the
+    infrared level carries nothing of the colour, and only shape, patterns, accessories, pose and body match
+    across modalities; at 1 it is the visible lightness (a near-greyscale copy). One draw per dye, memoised, so a
+    garment and its accent keep their own values however often they are asked for."""
+
+    def __init__(self, seed: int, pid: int, coupling: float) -> None:
+        if not 0.0 <= coupling <= 1.0:
+            raise ValueError(f"ir coupling must be in 0..1, got {coupling}")
+        self.coupling = coupling
+        self._rng = np.random.default_rng([seed, _IR_DYE_STREAM, pid])
+        self._own: dict[bytes, float] = {}
+
+    def __call__(self, colour: np.ndarray) -> float:
+        key = np.asarray(colour, dtype=np.float32).tobytes()
+        if key not in self._own:
+            self._own[key] = float(self._rng.random())
+        return self.coupling * _lightness(colour) + (1.0 - self.coupling) * self._own[key]
+
+
+def _temperature(rng: np.random.Generator, colour: np.ndarray, reflect: IrReflectance, warmth: float = 0.0) -> float:
+    # Dark dyes look dark in infrared and light ones light as far as `reflect` couples them, loosely (fabric,
+    # thickness); a few dyes reflect infrared and look bright whatever their colour. Hue never shows.
     if rng.random() < _IR_BRIGHT_DYE:
         return rng.uniform(0.6, 0.85)
-    return 0.1 + 0.78 * _lightness(colour) + warmth + rng.uniform(-0.04, 0.04)
+    return 0.1 + 0.78 * reflect(colour) + warmth + rng.uniform(-0.04, 0.04)
 
 
-def _accent_temperature(rng: np.random.Generator, base: float, colour: np.ndarray, accent: np.ndarray) -> float:
+def _accent_temperature(
+    rng: np.random.Generator, base: float, colour: np.ndarray, accent: np.ndarray, reflect: IrReflectance
+) -> float:
     # A print or stripe reads in infrared as its own dye; where that is too close to the base, the print's
-    # different emissivity still sets it apart, on the side of its lightness.
-    value = _temperature(rng, accent)
+    # different emissivity still sets it apart, on the side of its reflectance.
+    value = _temperature(rng, accent, reflect)
     if abs(value - base) < 0.15:
-        away = np.sign(_lightness(accent) - _lightness(colour)) or (1 if rng.random() < 0.5 else -1)
+        away = np.sign(reflect(accent) - reflect(colour)) or (1 if rng.random() < 0.5 else -1)
         value = base + 0.15 * away if 0.05 <= base + 0.15 * away <= 0.95 else base - 0.15 * away
     return value
 
 
-def draw_identity(seed: int, pid: int) -> Identity:
+def draw_identity(seed: int, pid: int, ir_coupling: float = DEFAULT_IR_COUPLING) -> Identity:
     """The attributes of identity `pid` for dataset seed `seed` (independent of every other identity).
 
     Every cue that both modalities share is drawn bold enough to survive a 96 x 48 input: a wide range of body
@@ -164,16 +193,19 @@ def draw_identity(seed: int, pid: int) -> Identity:
     heat = np.random.default_rng([seed, 0x7E, pid])  # its own stream: the rule can change, the people stay
     temperatures = np.zeros(N_PARTS, dtype=np.float32)
     temperatures[SKIN] = 0.4 + 0.55 * _lightness(colours[SKIN]) + rng.uniform(-0.03, 0.03)  # warm, by tone
-    temperatures[HAIR] = _temperature(heat, colours[HAIR])
-    temperatures[TOP] = _temperature(heat, colours[TOP], -0.06 if coat else _TOP_WARMTH[sleeves])
-    temperatures[TOP_ACCENT] = _accent_temperature(heat, float(temperatures[TOP]), colours[TOP], colours[TOP_ACCENT])
-    temperatures[LOWER] = _temperature(heat, colours[LOWER], _LOWER_WARMTH[lower])
-    temperatures[LOWER_ACCENT] = _accent_temperature(
-        heat, float(temperatures[LOWER]), colours[LOWER], colours[LOWER_ACCENT]
+    reflect = IrReflectance(seed, pid, ir_coupling)
+    temperatures[HAIR] = _temperature(heat, colours[HAIR], reflect)
+    temperatures[TOP] = _temperature(heat, colours[TOP], reflect, -0.06 if coat else _TOP_WARMTH[sleeves])
+    temperatures[TOP_ACCENT] = _accent_temperature(
+        heat, float(temperatures[TOP]), colours[TOP], colours[TOP_ACCENT], reflect
     )
-    temperatures[SHOES] = _temperature(heat, colours[SHOES])
-    temperatures[BAG] = _temperature(heat, colours[BAG])
-    temperatures[HAT] = _temperature(heat, colours[HAT])
+    temperatures[LOWER] = _temperature(heat, colours[LOWER], reflect, _LOWER_WARMTH[lower])
+    temperatures[LOWER_ACCENT] = _accent_temperature(
+        heat, float(temperatures[LOWER]), colours[LOWER], colours[LOWER_ACCENT], reflect
+    )
+    temperatures[SHOES] = _temperature(heat, colours[SHOES], reflect)
+    temperatures[BAG] = _temperature(heat, colours[BAG], reflect)
+    temperatures[HAT] = _temperature(heat, colours[HAT], reflect)
 
     return Identity(
         pid=pid,

@@ -31,7 +31,7 @@ import numpy as np
 from vireid.data.layout import LAYOUTS, Layout
 from vireid.data.sample import Modality
 from vireid.data.synthetic.difficulty import DEFAULT_DIFFICULTY, nuisances
-from vireid.data.synthetic.identity import camera_style, draw_identity
+from vireid.data.synthetic.identity import DEFAULT_IR_COUPLING, camera_style, draw_identity
 from vireid.data.synthetic.render import render_frame
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_path, atomic_write_text
@@ -80,6 +80,7 @@ class _Job:
     pid: int
     images_per_camera: int | None
     difficulty: float
+    ir_coupling: float = DEFAULT_IR_COUPLING
 
 
 def sysu_cameras(seed: int, pid: int, images_per_camera: int | None) -> dict[int, int]:
@@ -94,7 +95,7 @@ def sysu_cameras(seed: int, pid: int, images_per_camera: int | None) -> dict[int
 
 
 def _render_sysu(job: _Job) -> tuple[int, int]:
-    person, strengths = draw_identity(job.seed, job.pid), nuisances(job.difficulty)
+    person, strengths = draw_identity(job.seed, job.pid, job.ir_coupling), nuisances(job.difficulty)
     counts = [0, 0]
     for camid, images in sysu_cameras(job.seed, job.pid, job.images_per_camera).items():
         modality: Modality = "infrared" if camid in SYSU_INFRARED else "visible"
@@ -113,7 +114,7 @@ def _render_sysu(job: _Job) -> tuple[int, int]:
 
 
 def _render_regdb(job: _Job) -> tuple[int, int]:
-    person, strengths = draw_identity(job.seed, job.pid), nuisances(job.difficulty)
+    person, strengths = draw_identity(job.seed, job.pid, job.ir_coupling), nuisances(job.difficulty)
     images = job.images_per_camera or 10
     gender = "female" if person.female else "male"
     cameras: list[tuple[str, str, int, Modality]] = [("Visible", "v", 1, "visible"), ("Thermal", "t", 2, "infrared")]
@@ -204,6 +205,7 @@ def generate(
     workers: int | None = None,
     *,
     difficulty: float = DEFAULT_DIFFICULTY,
+    ir_coupling: float = DEFAULT_IR_COUPLING,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> SyntheticSummary:
@@ -213,6 +215,9 @@ def generate(
     uneven real counts; RegDB images per identity and modality, by default 10 as in the real set.
     `difficulty` (0..1) sets how harsh the capture conditions are (see `difficulty.py`); the identities are the
     same at every difficulty.
+    `ir_coupling` (0..1) sets how much a garment's infrared level follows its visible lightness
+    (`identity.IrReflectance`): 1 is a near-greyscale copy, 0 shares only shape, patterns, accessories, pose
+    and body across modalities.
     `progress` is called with 1 after each identity.
     """
     if layout not in LAYOUTS:
@@ -225,13 +230,15 @@ def generate(
     if images_per_camera is not None and images_per_camera < 1:
         raise VireidError(f"--images-per-camera must be >= 1, got {images_per_camera}")
     nuisances(difficulty)  # validates it before anything is written
+    if not 0.0 <= ir_coupling <= 1.0:
+        raise VireidError(f"--ir-coupling must be in 0..1, got {ir_coupling}")
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
     if workers < 1:
         raise VireidError(f"--workers must be >= 1, got {workers}")
     root = Path(out).absolute()
     _prepare_out(root, force)
     start = time.perf_counter()
-    jobs = [_Job(layout, str(root), seed, pid, images_per_camera, difficulty) for pid in range(1, ids + 1)]
+    jobs = [_Job(layout, str(root), seed, pid, images_per_camera, difficulty, ir_coupling) for pid in range(1, ids + 1)]
     visible = infrared = 0
     for n_visible, n_infrared in _run(jobs, workers, progress):
         visible += n_visible
