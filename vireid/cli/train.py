@@ -50,6 +50,21 @@ def train_cli(
             "Table 1 presets train on every identity and keep the final epoch, as the paper does).",
         ),
     ] = None,
+    amp: Annotated[
+        str | None,
+        typer.Option(
+            "--amp",
+            metavar="auto|bf16|fp16|off",
+            help="Mixed precision (default auto: bf16 on GPUs that have it, else fp16 with a gradient scaler; bf16 on "
+            "CPUs with AMX, else off). The run's config records what ran.",
+        ),
+    ] = None,
+    compile_model: Annotated[
+        bool,
+        typer.Option(
+            "--compile", help="torch.compile the network: faster GPU steps after a compile of a minute or so."
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run in --out.")] = False,
 ) -> None:
     """Train the MGSA/MSAM two-stream model (per-part CE + hetero-center triplet, SGD, warm-up, steps at 20/50).
@@ -64,15 +79,24 @@ def train_cli(
     from vireid.engine.trainer import train
 
     if resume is not None:
-        if preset or config or overrides or out or select_on_test or val_ids is not None:
-            raise VireidError("--resume continues a run with its own config.toml; drop --preset/--config/--set/--out")
+        if preset or config or overrides or out or select_on_test or val_ids is not None or amp or compile_model:
+            raise VireidError(
+                "--resume continues a run with its own config.toml; drop --preset/--config/--set/--out/--amp/--compile"
+            )
         result = resume_run(resume, str(data) if data else None)
         typer.echo(f"resumed {resume}: finished {result['epochs']} epochs")
         return
     if out is None:
         raise VireidError("--out RUN_DIR is required (or --resume RUN_DIR)")
     run_config = training_config(
-        preset, config, tuple(overrides or ()), data=data, select_on_test=select_on_test, val_ids=val_ids
+        preset,
+        config,
+        tuple(overrides or ()),
+        data=data,
+        select_on_test=select_on_test,
+        val_ids=val_ids,
+        amp=amp,
+        compile_model=compile_model,
     )
     result = train(run_config, out, force=force)
     best = result["best"]

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import tomllib
 
-from vireid.config.schema import DataConfig, ModelConfig, RunConfig, TrainConfig, require
+from vireid.config.schema import AMP_CHOICES, DataConfig, ModelConfig, RunConfig, TrainConfig, require
 from vireid.errors import VireidError
 
 C = TypeVar("C")
@@ -196,16 +196,26 @@ def training_config(
     data: str | Path | None = None,
     select_on_test: bool = False,
     val_ids: int | None = None,
+    amp: str | None = None,
+    compile_model: bool = False,
 ) -> RunConfig:
     """What `vireid train` trains: the composed config, the dataset root made absolute, `val_ids` training
     identities held out to keep the best validation epoch (None: as configured; the presets keep the final
-    epoch on every identity), and model selection on the test split only when asked for explicitly (it inflates
-    results; the run's config records it)."""
+    epoch on every identity), model selection on the test split only when asked for explicitly (it inflates
+    results; the run's config records it), mixed precision `amp` ("auto", "bf16", "fp16" or "off"; None: as
+    configured) and `compile_model` (torch.compile)."""
     if val_ids is not None and select_on_test:
         raise VireidError("--val-ids and --select-on-test are two ways to select the model; choose one")
     config = load_run_config(preset, config_file, overrides)
     if val_ids is not None:
         config = replace(config, train=replace(config.train, select_on="val", val_ids=val_ids))
+    if amp is not None:
+        if amp not in (*AMP_CHOICES, "off"):
+            raise VireidError(f"--amp must be one of {', '.join(AMP_CHOICES)} or off, got {amp!r}")
+        amp_fields = {"amp": False} if amp == "off" else {"amp": True, "amp_dtype": amp}
+        config = replace(config, train=replace(config.train, **amp_fields))
+    if compile_model:
+        config = replace(config, train=replace(config.train, compile=True))
     if data is not None:
         config = replace(config, data=replace(config.data, root=str(Path(data).resolve())))
     if config.train.select_on == "test" and not select_on_test:

@@ -9,7 +9,7 @@ TOML (`vireid.config.loader`). No torch here: the CLI parses and validates confi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from vireid.errors import VireidError
 
@@ -18,6 +18,8 @@ BACKBONES = ("resnet18", "resnet34", "resnet50")
 Attention = Literal["none", "mgsa", "msam", "mgsa+msam"]
 Backbone = Literal["resnet18", "resnet34", "resnet50"]
 SelectOn = Literal["val", "test", "last"]
+AmpDtype = Literal["auto", "bf16", "fp16"]
+AMP_CHOICES: tuple[str, ...] = get_args(AmpDtype)
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -146,7 +148,13 @@ class TrainConfig:
     seed: int = 0
     device: Device = "auto"
     amp: bool = True
-    """Mixed precision (CUDA only)."""
+    """Mixed precision: autocast in `amp_dtype`. A run's config.toml records what ran: false where "auto" found no
+    fast reduced precision (a CPU without AMX)."""
+    amp_dtype: AmpDtype = "auto"
+    """"auto": on a GPU bf16 where it supports it, else fp16 with a gradient scaler; on a CPU bf16 where it has AMX,
+    else none. "bf16" / "fp16" force one (fp16 on CUDA only). Recorded resolved."""
+    compile: bool = False
+    """torch.compile the network (`vireid train --compile`): faster GPU steps after a compile of a minute or so."""
     channels_last: bool = True
     """channels_last memory format: faster convolutions on CUDA and on CPUs alike (+30% measured on 2 AVX2 cores)."""
     eval_every: int = 5

@@ -29,6 +29,7 @@ from vireid.data.transforms import train_transforms
 from vireid.engine.distributed import Distributed
 from vireid.engine.metrics_log import MetricsLog
 from vireid.engine.optim import build_optimizer, set_learning_rates
+from vireid.engine.precision import resolved_train_config, step_precision
 from vireid.engine.splits import TrainingSplit, training_split
 from vireid.engine.state import STATE_FILE, load_state, save_state
 from vireid.engine.validate import validation_metrics
@@ -65,12 +66,16 @@ class Trainer:
         model_cfg = config.model
         if model_cfg.num_classes != len(self.labels):
             model_cfg = dataclasses.replace(model_cfg, num_classes=len(self.labels))
-        self.config = dataclasses.replace(config, model=model_cfg)
+        self.precision = step_precision(config.train, self.device)
+        self.config = dataclasses.replace(
+            config, model=model_cfg, train=resolved_train_config(config.train, self.precision)
+        )
         self.cuda = self.device.type == "cuda"
-        self.amp = self.cuda and self.config.train.amp
 
         # Denormal floats make CPU kernels orders of magnitude slower once weights shrink; flush them to zero.
         torch.set_flush_denormal(True)
+        if self.cuda:  # every batch has one shape: let cuDNN time its algorithms once and keep the fastest
+            torch.backends.cudnn.benchmark = True
         torch.manual_seed(self.config.train.seed)
         # A resumed run restores its own weights: never fetch the ImageNet initialisation again for it.
         init = dataclasses.replace(self.config.model, pretrained=None) if resume else self.config.model
@@ -78,7 +83,7 @@ class Trainer:
         if self.config.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, self.config.train)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler = self.precision.scaler()
         self.log = MetricsLog(out)
         self.start_epoch = 0
         self.best: dict[str, Any] = {}
@@ -93,6 +98,9 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.dist.local_rank] if self.cuda else None
             )
+        if self.config.train.compile:
+            # The module keeps its parameters: state_dict, checkpoints and evaluation use self.model as before.
+            self.net = torch.compile(self.net)  # type: ignore[assignment]
 
     def _restore(self) -> None:
         state = load_state(self.out)
@@ -145,7 +153,7 @@ class Trainer:
         labels = labels.to(self.device)
         all_labels = torch.cat([labels, labels])
         modalities = torch.cat([torch.zeros_like(labels), torch.ones_like(labels)])
-        with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+        with self.precision.autocast():
             out = self.net(visible, infrared)
         terms = reid_loss(out, all_labels, modalities, self.config.train)
         self.optimizer.zero_grad(set_to_none=True)
@@ -207,7 +215,7 @@ class Trainer:
             "epoch": epoch + 1,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict() if self.amp else {},
+            "scaler": self.scaler.state_dict() if self.precision.needs_scaler else {},
             "best": self.best,
             "rng": {"torch": torch.get_rng_state()},
             "metrics_lines": self.log.count(),
@@ -223,6 +231,8 @@ class Trainer:
                 f"({ids} identities, {len(self.split.train)} images, model selection: {self.split.selection}"
                 f"{f' on {len(self.split.val_ids)} held-out ids' if self.split.val_ids else ''}) on {self.device}"
                 + (f" x {self.dist.world_size} processes" if self.dist.enabled else "")
+                + f", {self.precision.name}{' autocast' if self.precision.autocast_enabled else ''}"
+                + (", torch.compile" if cfg.compile else "")
             )
         started = time.perf_counter()
         summary: dict[str, float] = {}
