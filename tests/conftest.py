@@ -50,14 +50,21 @@ training; all-search R1 about 0.79 over 10 trials on `synthetic_sysu`, against 0
 SYNTHETIC_IDS = 24
 """Identities in `synthetic_sysu`: 19 train + val and 5 test, so chance all-search Rank-1 is 1/5."""
 
+SYNTHETIC_IR_COUPLING = 1.0
+"""`synthetic_sysu` keeps the generator's old rule (infrared level = visible lightness), not the default 0.3: the
+suite's 90-second demo training learns across modalities through that lightness match (R1 0.79, chance 0.20),
+while at 0.3 it reached 0.31 and at 0 0.32 (benchmarks/results/demo_recipe/search.md), under the 2x-chance bar of
+the learning test. The coupling-0 learning test of issue 15 needs a recipe that learns in that budget; none
+was found yet."""
+
 
 @pytest.fixture(scope="session")
 def synthetic_sysu(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A small generated SYSU-MM01 tree."""
+    """A small generated SYSU-MM01 tree, at `SYNTHETIC_IR_COUPLING`."""
     from vireid.data.synthetic import generate
 
     root = tmp_path_factory.mktemp("data") / "sysu"
-    generate("sysu", root, ids=SYNTHETIC_IDS, seed=0, images_per_camera=5, workers=2)
+    generate("sysu", root, ids=SYNTHETIC_IDS, seed=0, images_per_camera=5, workers=2, ir_coupling=SYNTHETIC_IR_COUPLING)
     return root
 
 

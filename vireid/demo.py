@@ -35,7 +35,7 @@ class DemoOptions:
     out: Path
     seed: int = 0
     force: bool = False
-    ids: int = 40
+    ids: int = 100
     """Identities in the generated dataset (the test suite uses fewer)."""
     train_overrides: tuple[str, ...] = ()
     """Extra `--set` overrides on the demo preset (the test suite shortens training)."""

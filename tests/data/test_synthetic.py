@@ -138,6 +138,7 @@ def test_ir_coupling_sets_how_much_infrared_follows_visible_lightness(tmp_path: 
     from vireid.data.synthetic.identity import DEFAULT_IR_COUPLING, LOWER, TOP, draw_identity
 
     assert CLI_DEFAULT == DEFAULT_IR_COUPLING
+    assert DEFAULT_IR_COUPLING <= 0.3, "the default must not hand the model a greyscale-copy shortcut"
 
     def correlation(coupling: float) -> float:
         lightness, level = [], []

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # The generator's default (vireid.data.synthetic.difficulty.DEFAULT_DIFFICULTY, checked equal by a test), here
 # so `vireid --help` does not import numpy and Pillow.
 DEFAULT_DIFFICULTY = 0.3
-DEFAULT_IR_COUPLING = 1.0  # vireid.data.synthetic.identity.DEFAULT_IR_COUPLING, checked equal by a test
+DEFAULT_IR_COUPLING = 0.3  # vireid.data.synthetic.identity.DEFAULT_IR_COUPLING, checked equal by a test
 # Typer's rich help keeps single newlines, so each paragraph is one string and paragraphs are joined by "\n\n".
 LAYOUTS_HELP = (
     "[bold]SYSU-MM01[/bold]: [cyan]cam1..cam6/{id:04d}/{n:04d}.jpg[/cyan] (visible cameras 1, 2 indoor and 4, 5 "
@@ -37,9 +37,9 @@ LAYOUTS_HELP = (
 SYNTH_HELP = (
     "Write a synthetic dataset in the real on-disk layout, so every reader and check runs on it.\n\n"
     "Each identity has a body shape, clothes with patterns, hair, a hat and a bag, shared by both modalities. "
-    "Colour exists only in visible images; infrared images show per-garment temperatures instead, which loosely "
-    "follow a garment's lightness but never its hue (blurred, noisy, sometimes over-exposed), so a model has to "
-    "match the lightness layout, shape and patterns, not colour. The same --seed writes "
+    "Colour exists only in visible images; infrared images show per-garment levels instead (blurred, noisy, "
+    "sometimes over-exposed), mostly a dye's own and only weakly its visible lightness (--ir-coupling), never its "
+    "hue, so a model has to match shape, patterns and accessories, not colour or brightness. The same --seed writes "
     "byte-identical files. It exercises the pipeline; it is not a claim about real-data accuracy.\n\n"
     "--difficulty (0..1) sets how harsh the capture conditions are: side views, framing jitter, occluders, "
     "background clutter, blur, sensor noise and infrared over-exposure. The people stay the same at every "

@@ -15,7 +15,7 @@ def demo_cli(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path("vireid-demo"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the generated data and of training.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Run again into a folder that holds a demo.")] = False,
-    ids: Annotated[int, typer.Option("--ids", hidden=True, help="Identities to generate (tests use fewer).")] = 40,
+    ids: Annotated[int, typer.Option("--ids", hidden=True, help="Identities to generate (tests use fewer).")] = 100,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", hidden=True, help="Extra training overrides (tests shorten it).")
     ] = None,
