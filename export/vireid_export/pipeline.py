@@ -30,6 +30,7 @@ from vireid.progress import log as default_log
 from vireid_export import defaults
 from vireid_export.branch import BranchExport, SearchOptions
 from vireid_export.images import ModalityImages, gather_images
+from vireid_export.int8 import flavours
 from vireid_export.int8.calibration import CalibrationMethod, method_named
 from vireid_export.onnx_graph import opset_of
 from vireid_export.ort_cpu import cpu_session, session_embed
@@ -55,6 +56,8 @@ ENGINES = ("onnx", "trt")
 class ExportOptions:
     engine: str = "onnx"
     precisions: tuple[str, ...] = ("fp32",)
+    int8_targets: tuple[str, ...] = flavours.TARGETS
+    """Which int8 graphs `int8` writes: "tensorrt" (s8 Q/DQ on the fp16 graph) and/or "cpu" (u8s8 on fp32)."""
     batches: tuple[int, ...] = (1, 8, 64)
     calib_data: str | None = None
     calib_count: int = defaults.CALIB_COUNT
@@ -69,7 +72,11 @@ class ExportOptions:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise VireidError(f"--engine must be onnx or trt, got {self.engine!r}")
-        graphs_for(self.precisions)  # one clear line for an unknown precision
+        graphs_for(self.precisions, self.int8_targets)  # one clear line for an unknown precision or target
+        if self.engine == "trt" and "int8" in self.precisions and flavours.TENSORRT.target not in self.int8_targets:
+            raise VireidError(
+                "--engine trt builds its int8 engine from the tensorrt int8 graph; add tensorrt to --int8-targets"
+            )
         if not self.batches or min(self.batches) < 1:
             raise VireidError("--batch needs positive batch sizes, e.g. 1,8,64")
         if self.calib_count < 1 or self.parity_count < 2 or self.search_pool < 2:
@@ -148,7 +155,7 @@ class Exporter:
             preprocessing=Preprocessing(mean=IMAGENET_MEAN, std=IMAGENET_STD),  # what the graph normalises by
         )
         self.output_spec = OutputSpec(dim=self.config.model.embedding_dim)
-        self.graphs = graphs_for(options.precisions)
+        self.graphs = graphs_for(options.precisions, options.int8_targets)
         self.artifacts: list[Artifact] = []
         self.failures: list[str] = []
 
@@ -354,7 +361,7 @@ def export_run(
 
 def parse_precisions(values: Sequence[str]) -> tuple[str, ...]:
     """Requested precisions in canonical order (VireidError for unknown ones). The fp32 ONNX is written whatever
-    is asked (it is the reference, and the CPU int8 graph is quantised from it), and int8 brings fp16 with it
-    (the TensorRT int8 graph is the fp16 graph with Q/DQ); TensorRT plans are built for the asked ones only."""
+    is asked (it is the reference, and the CPU int8 graph is quantised from it), and int8 for TensorRT brings fp16
+    with it (the TensorRT int8 graph is the fp16 graph with Q/DQ); TensorRT plans are built for the asked ones only."""
     graphs_for(values)
     return tuple(p for p in ("fp32", "fp16", "int8") if p in values)

@@ -35,6 +35,8 @@ class PrecisionSpec:
     """The gate runs its Q/DQ emulated (what a GPU computes), not through the CPU's integer kernels."""
     base: str = ""
     """The registry key of the graph it is made from, if any."""
+    int8_target: str = ""
+    """For an int8 graph, the target its flavour is for ("tensorrt" or "cpu", `--int8-targets`); "" otherwise."""
 
     @property
     def bar(self) -> Bar:
@@ -80,6 +82,7 @@ REGISTRY: tuple[PrecisionSpec, ...] = (
         make=int8_maker(flavours.TENSORRT),
         emulate_qdq=True,
         base="fp16",
+        int8_target=flavours.TENSORRT.target,
     ),
     PrecisionSpec(
         key="int8-cpu",
@@ -91,6 +94,7 @@ REGISTRY: tuple[PrecisionSpec, ...] = (
         for_tensorrt=False,
         make=int8_maker(flavours.CPU),
         base="fp32",
+        int8_target=flavours.CPU.target,
     ),
 )
 
@@ -102,14 +106,29 @@ def spec(key: str) -> PrecisionSpec:
     raise KeyError(key)
 
 
-def graphs_for(precisions: Sequence[str]) -> list[PrecisionSpec]:
-    """The graphs an export of `precisions` writes: the asked ones, fp32 always, and every base they need."""
+def check_int8_targets(targets: Sequence[str]) -> None:
+    unknown = [t for t in targets if t not in flavours.TARGETS]
+    if unknown or not targets:
+        raise VireidError(
+            f"--int8-targets takes a comma-separated subset of {','.join(flavours.TARGETS)}, got {','.join(targets)}"
+        )
+
+
+def graphs_for(precisions: Sequence[str], int8_targets: Sequence[str] = flavours.TARGETS) -> list[PrecisionSpec]:
+    """The graphs an export of `precisions` writes: the asked ones (int8 in the flavours of `int8_targets`),
+    fp32 always, and every base they need."""
     unknown = [p for p in precisions if p not in PRECISIONS]
     if unknown or not precisions:
         raise VireidError(
             f"--precision takes a comma-separated subset of {','.join(PRECISIONS)}, got {','.join(precisions)}"
         )
-    wanted = {entry.key for entry in REGISTRY if entry.precision in precisions or entry.key == "fp32"}
+    check_int8_targets(int8_targets)
+    wanted = {
+        entry.key
+        for entry in REGISTRY
+        if entry.key == "fp32"
+        or (entry.precision in precisions and (not entry.int8_target or entry.int8_target in int8_targets))
+    }
     for entry in reversed(REGISTRY):
         if entry.key in wanted and entry.base:
             wanted.add(entry.base)

@@ -44,6 +44,7 @@ def select_artifact(manifest: Manifest, modality: str, backend: str, precision: 
     raise ArtifactError(
         f"no {wanted} for the {modality} branch on {backend} in this export (it has: {have}); "
         f"re-run `vireid export {hint}--precision {graph}`"
+        + (" with both --int8-targets (the default)" if flavour else "")
     )
 
 

@@ -42,7 +42,6 @@ def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> N
         "run/eval.json",
         "artifacts/manifest.json",
         "artifacts/visible.onnx",
-        "artifacts/infrared.int8.onnx",
         "artifacts/infrared.int8-cpu.onnx",
         "artifacts/bench.json",
         "artifacts/bench.md",
@@ -54,6 +53,8 @@ def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> N
         "triton/visible-int8/1/model.onnx",
     ):
         assert (out / relative).is_file(), relative
+    for absent in ("artifacts/infrared.int8.onnx", "artifacts/infrared.fp16.onnx"):  # a CPU demo: cpu int8 only
+        assert not (out / absent).exists(), absent
     evaluation = json.loads((out / "run/eval.json").read_text())
     assert evaluation["settings"]["trials"] == 10 and len(evaluation["trials"]) == 10
     bench = read_bench(out / "artifacts/bench.json")

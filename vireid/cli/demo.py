@@ -28,8 +28,8 @@ def demo_cli(
     """Show the whole product on this machine in about 6.5 minutes (2 cores), no dataset and no GPU needed.
 
     Generates a SYSU-MM01-layout dataset, trains the `demo` preset (resnet18, small input), evaluates the
-    all-search protocol over 10 trials, exports both branches to ONNX fp32, fp16 and int8, benches torch vs ONNX
-    Runtime fp32 vs int8 (parity and latency), draws a ranked list, and writes OUT/report.md.
+    all-search protocol over 10 trials, exports both branches to ONNX fp32 and CPU int8, benches torch vs ONNX
+    Runtime and OpenVINO, fp32 vs int8 (parity and latency), draws a ranked list, and writes OUT/report.md.
     """
     from vireid.cli.common import csv_list
     from vireid.demo import DemoOptions, run_demo

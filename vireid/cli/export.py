@@ -9,6 +9,7 @@ import typer
 
 from vireid.cli.common import csv_ints, csv_list, user_errors
 from vireid_export import defaults
+from vireid_export.int8.flavours import TARGETS
 
 
 @user_errors
@@ -23,10 +24,19 @@ def export_cli(
         typer.Option(
             "--precision",
             help="Comma-separated fp32,fp16,int8. The fp32 ONNX is always written (the reference; the CPU int8 "
-            "graph is quantised from it) and int8 brings fp16 (the TensorRT int8 graph is the fp16 graph with "
-            "Q/DQ); TensorRT engines are built for the listed precisions only.",
+            "graph is quantised from it) and int8 for TensorRT brings fp16 (the TensorRT int8 graph is the fp16 "
+            "graph with Q/DQ); TensorRT engines are built for the listed precisions only.",
         ),
     ] = "fp32",
+    int8_targets: Annotated[
+        str,
+        typer.Option(
+            "--int8-targets",
+            help="Which int8 graphs --precision int8 writes: tensorrt (*.int8.onnx, symmetric s8 Q/DQ on the fp16 "
+            "graph, what --engine trt builds from) and/or cpu (*.int8-cpu.onnx, u8s8 for ONNX Runtime and "
+            "OpenVINO on CPUs). Each runs its own precision search; a CPU-only deployment needs only cpu.",
+        ),
+    ] = ",".join(TARGETS),
     batch: Annotated[
         str, typer.Option("--batch", help="Batch sizes to support: min, opt (middle) and max of the engine profile.")
     ] = "1,8,64",
@@ -110,6 +120,7 @@ def export_cli(
     options = ExportOptions(
         engine=engine,
         precisions=parse_precisions(csv_list(precision, "--precision")),
+        int8_targets=tuple(csv_list(int8_targets, "--int8-targets")),
         batches=tuple(csv_ints(batch, "--batch")),
         calib_data=str(calib_data) if calib_data else None,
         calib_count=calib_count,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vireid.errors import VireidError
+from vireid_runtime.errors import ArtifactError
 from vireid_runtime.load import select_artifact
 from vireid_runtime.manifest import MODALITIES, Artifact, Manifest
 
@@ -149,7 +150,10 @@ def repository_models(manifest: Manifest, options: TritonOptions) -> tuple[list[
     onnx_precisions = manifest.precisions("onnx")
     for modality in MODALITIES:
         for precision in onnx_precisions:
-            models.append(onnxruntime_model(manifest, modality, precision, options))
+            try:
+                models.append(onnxruntime_model(manifest, modality, precision, options))
+            except ArtifactError as error:  # an int8 export for the other target only (`--int8-targets`)
+                left_out.append(f"{modality} {precision} on onnxruntime: {error}")
         for artifact in manifest.artifacts:
             if artifact.modality != modality or artifact.format != "plan":
                 continue
@@ -159,7 +163,10 @@ def repository_models(manifest: Manifest, options: TritonOptions) -> tuple[list[
                 left_out.append(f"{artifact.file}: a TensorRT plan needs GPU instances (--kind gpu)")
         for precision in ("fp32", "int8"):
             if precision in onnx_precisions:
-                models.append(openvino_model(manifest, modality, precision, options))
+                try:
+                    models.append(openvino_model(manifest, modality, precision, options))
+                except ArtifactError as error:
+                    left_out.append(f"{modality} {precision} on openvino: {error}")
     return models, left_out
 
 

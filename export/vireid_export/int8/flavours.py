@@ -23,6 +23,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Int8Flavour:
     name: str
+    target: str
+    """What it is for, as `vireid export --int8-targets` names it: "tensorrt" or "cpu"."""
     base: str
     """The graph it quantises: "fp16" (TensorRT) or "fp32" (CPU)."""
     signed_activations: bool
@@ -49,6 +51,7 @@ class Int8Flavour:
 
 TENSORRT = Int8Flavour(
     name="qdq-s8-symmetric",
+    target="tensorrt",
     base="fp16",
     signed_activations=True,
     reduce_range=False,
@@ -57,9 +60,13 @@ TENSORRT = Int8Flavour(
 )
 CPU = Int8Flavour(
     name="qdq-u8s8",
+    target="cpu",
     base="fp32",
     signed_activations=False,
     reduce_range=True,
     quantize_residual_adds=False,
     emulate_on_cpu=False,
 )
+
+TARGETS: tuple[str, ...] = (TENSORRT.target, CPU.target)
+"""Every int8 target, in registry order: what `--int8-targets` writes by default."""
