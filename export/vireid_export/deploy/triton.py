@@ -19,6 +19,7 @@ field is, and why (docs/architecture.md, "Deployment"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,12 +149,16 @@ def repository_models(manifest: Manifest, options: TritonOptions) -> tuple[list[
     models: list[TritonModel] = []
     left_out: list[str] = []
     onnx_precisions = manifest.precisions("onnx")
+
+    def add(make: Callable[..., TritonModel], modality: str, precision: str, server_backend: str) -> None:
+        try:
+            models.append(make(manifest, modality, precision, options))
+        except ArtifactError as error:  # an int8 export for the other target only (`--int8-targets`)
+            left_out.append(f"{modality} {precision} on {server_backend}: {error}")
+
     for modality in MODALITIES:
         for precision in onnx_precisions:
-            try:
-                models.append(onnxruntime_model(manifest, modality, precision, options))
-            except ArtifactError as error:  # an int8 export for the other target only (`--int8-targets`)
-                left_out.append(f"{modality} {precision} on onnxruntime: {error}")
+            add(onnxruntime_model, modality, precision, "onnxruntime")
         for artifact in manifest.artifacts:
             if artifact.modality != modality or artifact.format != "plan":
                 continue
@@ -163,10 +168,7 @@ def repository_models(manifest: Manifest, options: TritonOptions) -> tuple[list[
                 left_out.append(f"{artifact.file}: a TensorRT plan needs GPU instances (--kind gpu)")
         for precision in ("fp32", "int8"):
             if precision in onnx_precisions:
-                try:
-                    models.append(openvino_model(manifest, modality, precision, options))
-                except ArtifactError as error:
-                    left_out.append(f"{modality} {precision} on openvino: {error}")
+                add(openvino_model, modality, precision, "openvino")
     return models, left_out
 
 
