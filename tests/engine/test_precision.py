@@ -13,25 +13,29 @@ from tests.engine.test_train import TINY_TRAIN
 from vireid.cli.app import app
 from vireid.config import TrainConfig, load_run_config, training_config
 from vireid.engine import precision
-from vireid.engine.precision import cpu_has_amx, resolve_amp_dtype, resolved_train_config, step_precision
+from vireid.engine.precision import cpu_has_native_bf16, resolve_amp_dtype, resolved_train_config, step_precision
 from vireid.errors import VireidError
 from vireid.io.rundir import load_config
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda", 0)
 
 
-def test_cpu_has_amx_reads_the_flags_line(tmp_path: Path) -> None:
+def test_native_bf16_is_read_from_the_flags_line(tmp_path: Path) -> None:
     info = tmp_path / "cpuinfo"
     info.write_text("model name : Xeon\nflags : fpu avx2 avx512f amx_bf16 amx_tile\n")
-    assert cpu_has_amx(info)
-    info.write_text("model name : EPYC\nflags : fpu avx2 amx_bf16x\n")  # a prefix is not the flag
-    assert not cpu_has_amx(info)
-    assert not cpu_has_amx(tmp_path / "absent")
+    assert cpu_has_native_bf16(info)
+    info.write_text("model name : EPYC\nflags : fpu avx2 avx512f avx512_vnni avx512_bf16\n")  # Zen 4 / 5
+    assert cpu_has_native_bf16(info)
+    info.write_text("model name : EPYC\nflags : fpu avx2 avx512f avx512_vnni amx_bf16x\n")  # a prefix is not a flag
+    assert not cpu_has_native_bf16(info)
+    assert not cpu_has_native_bf16(tmp_path / "absent")
 
 
-@pytest.mark.parametrize(("amx", "expected"), [(True, "bf16"), (False, "fp32")])
-def test_auto_on_a_cpu_is_bf16_only_with_amx(monkeypatch: pytest.MonkeyPatch, amx: bool, expected: str) -> None:
-    monkeypatch.setattr(precision, "cpu_has_amx", lambda: amx)
+@pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_auto_on_a_cpu_is_bf16_only_where_it_is_native(
+    monkeypatch: pytest.MonkeyPatch, native: bool, expected: str
+) -> None:
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native)
     assert resolve_amp_dtype(TrainConfig(), CPU) == expected
     assert resolve_amp_dtype(TrainConfig(amp=False), CPU) == "fp32"
     assert resolve_amp_dtype(TrainConfig(amp_dtype="bf16"), CPU) == "bf16"  # asked for: emulated, but allowed
@@ -59,10 +63,10 @@ def test_only_fp16_uses_a_gradient_scaler() -> None:
 
 
 def test_the_run_records_what_auto_resolved_to(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(precision, "cpu_has_amx", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
     recorded = resolved_train_config(TrainConfig(), step_precision(TrainConfig(), CPU))
     assert (recorded.amp, recorded.amp_dtype) == (False, "auto")
-    monkeypatch.setattr(precision, "cpu_has_amx", lambda: True)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
     recorded = resolved_train_config(TrainConfig(), step_precision(TrainConfig(), CPU))
     assert (recorded.amp, recorded.amp_dtype) == (True, "bf16")
 
@@ -77,7 +81,8 @@ def test_amp_and_compile_flags_reach_the_config() -> None:
 
 
 def test_a_bf16_cpu_run_trains_and_records_bf16(tmp_path: Path, synthetic_sysu: Path) -> None:
-    """bf16 autocast on a CPU (what `auto` picks with AMX): the step runs, the loss is finite, config says so."""
+    """bf16 autocast on a CPU (what `auto` picks with AMX or AVX-512-BF16): the step runs, the loss is finite,
+    the config says so."""
     overrides = [
         a for o in (*TINY_TRAIN, "train.epochs=1", "train.batches_per_epoch=2", "data.workers=0") for a in ("--set", o)
     ]

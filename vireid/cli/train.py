@@ -56,7 +56,7 @@ def train_cli(
             "--amp",
             metavar="auto|bf16|fp16|off",
             help="Mixed precision (default auto: bf16 on GPUs that have it, else fp16 with a gradient scaler; bf16 on "
-            "CPUs with AMX, else off). The run's config records what ran.",
+            "CPUs with AMX or AVX-512-BF16, else off). The run's config records what ran.",
         ),
     ] = None,
     compile_model: Annotated[

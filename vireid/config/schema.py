@@ -149,10 +149,10 @@ class TrainConfig:
     device: Device = "auto"
     amp: bool = True
     """Mixed precision: autocast in `amp_dtype`. A run's config.toml records what ran: false where "auto" found no
-    fast reduced precision (a CPU without AMX)."""
+    fast reduced precision (a CPU without AMX or AVX-512-BF16)."""
     amp_dtype: AmpDtype = "auto"
-    """"auto": on a GPU bf16 where it supports it, else fp16 with a gradient scaler; on a CPU bf16 where it has AMX,
-    else none. "bf16" / "fp16" force one (fp16 on CUDA only). Recorded resolved."""
+    """"auto": on a GPU bf16 where it supports it, else fp16 with a gradient scaler; on a CPU bf16 where it has AMX or
+    AVX-512-BF16, else none. "bf16" / "fp16" force one (fp16 on CUDA only). Recorded resolved."""
     compile: bool = False
     """torch.compile the network (`vireid train --compile`): faster GPU steps after a compile of a minute or so."""
     channels_last: bool = True

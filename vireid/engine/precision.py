@@ -3,8 +3,10 @@
 `train.amp_dtype = "auto"` picks what is fast and safe on the device the run trains on:
 - a GPU that supports bf16 (Ampere and later) autocasts to bf16: fp32's range, so no gradient scaler;
 - an older GPU autocasts to fp16 with a `GradScaler` (fp16 gradients underflow without one);
-- a CPU autocasts to bf16 only where it has AMX tiles (Sapphire Rapids and later), where oneDNN's bf16 kernels
-  are several times faster than fp32; elsewhere bf16 is emulated and slower, so the run stays fp32.
+- a CPU autocasts to bf16 only where it computes bf16 natively: AMX tiles (Intel Sapphire Rapids and later) or
+  AVX-512-BF16 (Intel Cooper Lake, AMD Zen 4 and later), where oneDNN's bf16 kernels beat fp32 (on 2 AMD Zen 5
+  cores the demo preset's training step is 1.5x faster, its whole training 59 -> 49 s, at the same accuracy within
+  seed noise); elsewhere bf16 is emulated and slower, so the run stays fp32.
 
 The run's config records the resolved choice (`resolved_train_config`), so a resumed or audited run says what it
 ran in rather than "auto".
@@ -24,13 +26,20 @@ from vireid.errors import VireidError
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True where the CPU reports AMX bf16 tiles (Linux /proc/cpuinfo `amx_bf16`); False where unknown."""
+NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+"""Linux /proc/cpuinfo flags of CPUs with bf16 arithmetic in hardware (AMX tiles, AVX-512 bf16 dot products)."""
+
+
+def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True where the CPU reports one of `NATIVE_BF16_FLAGS`; False where it does not, or where unknown."""
     try:
         text = cpuinfo.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
+    return any(
+        line.startswith("flags") and any(flag in line.split() for flag in NATIVE_BF16_FLAGS)
+        for line in text.splitlines()
+    )
 
 
 def resolve_amp_dtype(cfg: TrainConfig, device: torch.device) -> str:
@@ -49,7 +58,7 @@ def resolve_amp_dtype(cfg: TrainConfig, device: torch.device) -> str:
         raise VireidError("train.amp_dtype = fp16 needs a CUDA GPU; on a CPU use bf16, or auto")
     if cfg.amp_dtype == "bf16":
         return "bf16"
-    return "bf16" if cpu_has_amx() else "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
 @dataclass(frozen=True)
