@@ -36,13 +36,16 @@ def main() -> int:
     args = parser.parse_args()
 
     from vireid.data.sysu import SYSUMM01
-    from vireid.eval.extract import extract_embeddings, torch_embedder
+    from vireid.eval.extract import torch_embedder
+    from vireid.eval.protocols import ExtractOptions, embed_samples
     from vireid.io.rundir import load_run
 
     config, model = load_run(args.run)
+    visible_branch, infrared_branch = torch_embedder(model.branch("visible")), torch_embedder(model.branch("infrared"))
+    options = ExtractOptions(config.model.height, config.model.width, show_progress=False)
     sysu = SYSUMM01(args.tree)
     test_ids = sysu.test_ids()
-    train_ids = sorted(sysu.train_ids())
+    train_ids = sysu.train_ids()
     random.Random(args.seed).shuffle(train_ids)
     print(f"{args.run} on {args.tree}: nearest-neighbour Rank-1 %, other camera only")
     print("| identities | visible images | infrared images | V -> V | I -> I | I -> V |")
@@ -52,10 +55,7 @@ def main() -> int:
         features, meta = {}, {}
         for modality in ("visible", "infrared"):
             chosen = [s for s in samples if s.modality == modality]
-            embed = torch_embedder(model.branch(modality))
-            features[modality] = extract_embeddings(
-                embed, chosen, config.model.height, config.model.width, show_progress=False
-            )
+            features[modality] = embed_samples(chosen, visible_branch, infrared_branch, options, modality)
             meta[modality] = np.array([(s.pid, s.camid) for s in chosen])
         v, i = features["visible"], features["infrared"]
         cells = [
