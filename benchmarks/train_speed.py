@@ -6,7 +6,9 @@ random weights for two short epochs on DATA and reports the second epoch's image
 algorithm search and the compile). Settings the device cannot run (bf16 on an old GPU, fp16 on a CPU) are listed
 with the reason. Writes OUT/speed.md and OUT/speed.json; run directories go under OUT/runs.
 
-usage: python benchmarks/train_speed.py --data DATA --out OUT [--batches 40] [--settings fp32,fp32-cl,...]
+`--preset demo` measures the demo preset instead (resnet18, 96 x 48, P x K = 8 x 4), the CPU case.
+
+usage: python benchmarks/train_speed.py --data DATA --out OUT [--preset NAME] [--batches 40] [--settings ...]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--preset", default="sysu-mgsa-msam", help="the preset to train (default: the paper's)")
     parser.add_argument("--batches", type=int, default=40, help="steps per epoch (two epochs per setting)")
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--workers", type=int, default=min(12, os.cpu_count() or 1))
@@ -40,6 +43,7 @@ def main() -> int:
     from typer.testing import CliRunner
 
     from vireid.cli.app import app
+    from vireid.config import load_run_config
     from vireid.io.atomic import atomic_write_text
     from vireid.io.rundir import load_config
 
@@ -49,7 +53,7 @@ def main() -> int:
     for name in args.settings.split(","):
         run = args.out / "runs" / name
         command = [
-            "train", "--preset", "sysu-mgsa-msam", "--data", str(args.data), "--out", str(run), "--force",
+            "train", "--preset", args.preset, "--data", str(args.data), "--out", str(run), "--force",
             *SETTINGS[name],
             "--set", "model.pretrained='none'", "--set", "train.epochs=2", "--set", "train.warmup_epochs=1",
             "--set", "train.milestones=[]", "--set", f"train.batches_per_epoch={args.batches}",
@@ -73,8 +77,11 @@ def main() -> int:
         print(f"   {rate:.0f} images/s ({recorded})", flush=True)
 
     base = next((r["images_per_s"] for r in rows if r["setting"] == "fp32" and r["images_per_s"]), None)
+    preset = load_run_config(args.preset)
+    model, train = preset.model, preset.train
     lines = [
-        f"# Training speed: resnet50 mgsa+msam 288x144, P x K = 6 x 8, from random weights, on {device}",
+        f"# Training speed: `{args.preset}` ({model.backbone} {model.attention} {model.height}x{model.width}, "
+        f"P x K = {train.ids_per_batch} x {train.images_per_id}), from random weights, on {device}",
         "",
         f"torch {torch.__version__}; {args.batches} steps per epoch, the second epoch timed; "
         f"data loader workers: {args.workers}.",
