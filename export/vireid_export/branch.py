@@ -26,6 +26,7 @@ from vireid_export.int8.calibration import CalibrationMethod
 from vireid_export.int8.flavours import Int8Flavour
 from vireid_export.int8.search import Int8Job, quantize_branch
 from vireid_export.onnx_graph import check_onnx, export_onnx
+from vireid_export.ort_cpu import cpu_session, session_embed
 from vireid_runtime.manifest import PrecisionPlan
 from vireid_runtime.parity import Bar
 
@@ -40,7 +41,7 @@ class SearchOptions:
     budget_s: float = defaults.SEARCH_BUDGET_S
     """Seconds per graph; a search that runs out keeps what it has and the gate decides."""
     search_images: int = defaults.SEARCH_IMAGES
-    """Images per-layer sensitivities are measured on (half of them the pool's hardest)."""
+    """int8: the pool's worst images the layers are ranked on, in one run."""
     methods: tuple[CalibrationMethod, ...] = ()
     """int8 calibration methods to try; empty means the default set."""
 
@@ -54,15 +55,24 @@ class BranchExport:
     width: int
     opset: int
     images: ModalityImages
-    reference_pool: np.ndarray
-    """The torch fp32 branch's embeddings of `images.pool`."""
     search: SearchOptions
     log: Callable[[str], None]
     made: dict[str, Path] = field(default_factory=dict)
     """Registry key -> graph written so far for this branch."""
+    _training_reference: np.ndarray | None = None
 
     def path(self, file: str) -> Path:
         return self.folder / file
+
+    def training_reference(self) -> np.ndarray:
+        """The fp32 graph's embeddings of the screened training images, computed once for every int8 flavour.
+
+        The fp32 graph, not torch: it was gated against torch first (cosine >= 0.99999), and ONNX Runtime embeds
+        the few hundred screened images several times faster than torch on a CPU."""
+        if self._training_reference is None:
+            session = cpu_session(self.made["fp32"])
+            self._training_reference = session_embed(session, self.images.training)
+        return self._training_reference
 
 
 Maker = Callable[[BranchExport, Path, Bar, bool], "PrecisionPlan | None"]
@@ -104,19 +114,20 @@ def int8_maker(flavour: Int8Flavour) -> Maker:
         images = job.images
         job.log(
             f"{job.modality}: int8 {flavour.name} from the {flavour.base} graph: {images.calibration_count} "
-            f"calibration images, {len(images.pool)} training images to hold on"
+            f"calibration images, {len(images.pool_rows)} pool images, {len(images.training)} screened"
         )
         extra = {"methods": job.search.methods} if job.search.methods else {}
         quantized, plan = quantize_branch(
             Int8Job(
                 base_onnx=base,
                 flavour=flavour,
-                calibration=images.calibration,
-                pool=images.pool,
-                reference=job.reference_pool,
+                training=images.training,
+                reference=job.training_reference(),
+                pool_rows=images.pool_rows,
+                calibration_rows=images.calibration_rows,
                 target=bar.tightened(job.search.margin),
                 budget_s=job.search.budget_s,
-                search_size=job.search.search_images,
+                ranking_images=job.search.search_images,
                 **extra,  # type: ignore[arg-type]
             ),
             log=job.log,

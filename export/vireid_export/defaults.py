@@ -7,11 +7,16 @@ the CLI cannot drift apart, and `vireid --help` stays fast (no torch or onnx imp
 from __future__ import annotations
 
 CALIB_COUNT = 64
-"""Training images per modality that set the int8 activation ranges."""
-SEARCH_POOL = 256
-"""Training images per modality the int8 search must hold its target on (the calibration images among them)."""
-PARITY_COUNT = 32
-"""Evaluation images per modality the parity gate compares with torch."""
+"""Training images per modality that set the int8 activation ranges (a stratified draw from the pool)."""
+SEARCH_POOL = 128
+"""Training images per modality the int8 search must hold its target on while it bisects (a stratified draw
+from the screened images, the calibration images among them, plus the images the quantised graph hurts most)."""
+SCREEN_COUNT = 512
+"""Training images per modality every fully quantised graph runs over once: the calibration methods are compared
+on all of them, the pool takes the worst, and the search's result must hold on all of them."""
+GATE_IMAGES: int | None = None
+"""Evaluation images per modality the parity gate compares with torch: None judges every one. A number draws
+that many, stratified by brightness and saturation with the extremes included (`selection.py`)."""
 
 SEARCH_MARGIN = 0.5
 """The searches aim this fraction of the way from the gate's bar to 1 (int8 0.99 -> 0.995). On the demo
@@ -19,8 +24,8 @@ ResNet-50 the TensorRT-flavour int8 graph searched to 0.25 of the way met its ta
 still failed the gate on evaluation images (cos min 0.989); 0.5 passed it (0.994)."""
 SEARCH_BUDGET_S = 900.0
 """Seconds per graph for a search; one that runs out keeps what it has and the gate decides."""
-SEARCH_IMAGES = 64
-"""Pool images per-layer sensitivities are measured on (half of them the pool's hardest)."""
+SEARCH_IMAGES = 16
+"""The pool's worst images the int8 layers are ranked on, in one run of the graph with float twins."""
 
 MIN_OPSET = 18
 """The dynamo exporter's oldest opset."""

@@ -62,7 +62,9 @@ class ExportOptions:
     calib_data: str | None = None
     calib_count: int = defaults.CALIB_COUNT
     search_pool: int = defaults.SEARCH_POOL
-    parity_count: int = defaults.PARITY_COUNT
+    screen_count: int = defaults.SCREEN_COUNT
+    gate_images: int | None = defaults.GATE_IMAGES
+    """Evaluation images per branch the gate judges: None for every one, else a stratified draw with extremes."""
     opset: int = defaults.DEFAULT_OPSET
     verify: bool = True
     force: bool = False
@@ -79,8 +81,10 @@ class ExportOptions:
             )
         if not self.batches or min(self.batches) < 1:
             raise VireidError("--batch needs positive batch sizes, e.g. 1,8,64")
-        if self.calib_count < 1 or self.parity_count < 2 or self.search_pool < 2:
-            raise VireidError("--calib-count must be >= 1, --parity-count >= 2 and --search-pool >= 2")
+        if self.gate_images is not None and self.gate_images < 8:
+            raise VireidError("--gate-images must be at least 8 (the extremes and some of the rest), or left out")
+        if self.calib_count < 1 or self.search_pool < 2 or self.screen_count < self.search_pool:
+            raise VireidError("--calib-count must be >= 1, --search-pool >= 2 and --screen-images >= --search-pool")
         if self.weights not in ("best", "final"):
             raise VireidError("--weights must be best or final")
         if self.opset < defaults.MIN_OPSET:
@@ -173,7 +177,8 @@ class Exporter:
             modality,
             height=self.input_spec.height,
             width=self.input_spec.width,
-            parity=self.options.parity_count,
+            gate=self.options.gate_images,
+            screen=self.options.screen_count if searched else 0,
             pool=self.options.search_pool if searched else 0,
             calibration=self.options.calib_count if searched else 0,
             trial=self.config.data.trial,
@@ -198,7 +203,6 @@ class Exporter:
             width=self.input_spec.width,
             opset=self.options.opset,
             images=images,
-            reference_pool=_in_chunks(embed, images.pool) if len(images.pool) else np.zeros((0, self.output_spec.dim)),
             search=self.options.search,
             log=self.log,
         )
@@ -274,7 +278,7 @@ class Exporter:
                     **{
                         **asdict_shallow(artifact),
                         "parity": figures,
-                        "parity_source": f"torch fp32 branch vs the plan on {len(images.parity)} evaluation images",
+                        "parity_source": f"torch fp32 branch vs the plan on {images.parity_selection}",
                     }
                 )
             )
@@ -337,7 +341,7 @@ def _in_chunks(embed: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, chu
 
 def _parity_source(entry: PrecisionSpec, images: ModalityImages) -> str:
     how = "ONNX Runtime CPU, Q/DQ emulated as a GPU computes it" if entry.emulate_qdq else "ONNX Runtime CPU"
-    return f"torch fp32 branch vs {how}, on {len(images.parity)} gate images; {images.source}"
+    return f"torch fp32 branch vs {how}, on {images.parity_selection}; {images.source}"
 
 
 def _print_plan(log: Callable[[str], None], name: str, plan: PrecisionPlan | None) -> None:
@@ -346,10 +350,17 @@ def _print_plan(log: Callable[[str], None], name: str, plan: PrecisionPlan | Non
     kept = ", ".join(layer.layer for layer in plan.kept) or "none"
     log(
         f"  {name}: {len(plan.kept)} of {plan.candidates} layers kept in {plan.kept_dtype} ({kept}); "
-        f"search {plan.search_seconds:.0f} s on {plan.search_images} training images: {plan.outcome}"
+        f"search {plan.search_seconds:.0f} s on {plan.search_images} pool images"
+        + (f" ({plan.screened_images} screened, {plan.measurements} graphs measured)" if plan.screened_images else "")
+        + f": {plan.outcome}"
     )
     for row in plan.sensitivity[:5]:
         log(f"    sensitivity {row.layer}: mean cosine lost {row.deficit_mean:.2e}, worst image {row.deficit_min:.2e}")
+    for rank in plan.ranking[:5]:
+        log(
+            f"    ranked {rank.layer}: own int8 error {rank.error_max:.1e} (worst image), "
+            f"{100 * rank.cost:.2f} % of the multiply-adds"
+        )
 
 
 def export_run(

@@ -17,7 +17,10 @@ from vireid_runtime.parity import Bar
 from vireid_runtime.records import build
 
 BENCH_FILE = "bench.json"
-FORMAT = "vireid-bench/1"
+FORMAT = "vireid-bench/2"
+"""2: parity rows carry the tail (1st-percentile cosine, images below the bar)."""
+READABLE_FORMATS = ("vireid-bench/1", FORMAT)
+"""A /1 bench.json reads with no tail figures (None); `auto` judges by its bars as before."""
 FIX = "re-run `vireid bench` with this vireid"
 
 
@@ -81,6 +84,10 @@ class ParityRow:
     retrieval_ok: bool
     """Rank-1 and mAP within the bench's retrieval bar of the reference on every task family."""
     splits: dict[str, RetrievalDelta]
+    cos_p01: float | None = None
+    """The 1st-percentile cosine over every image (None in a bench.json written before it was kept)."""
+    below: int | None = None
+    """How many images fall below the bar's minimum cosine."""
 
     @property
     def passed(self) -> bool:
@@ -146,9 +153,11 @@ class BenchResult:
 
 
 def bench_from_dict(values: object) -> BenchResult:
-    if not isinstance(values, dict) or values.get("format") != FORMAT:
+    if not isinstance(values, dict) or values.get("format") not in READABLE_FORMATS:
         found = values.get("format") if isinstance(values, dict) else None
-        raise ArtifactError(f"bench.json format {found!r} is not {FORMAT!r}; {FIX}")
+        readable = " or ".join(repr(f) for f in READABLE_FORMATS)
+        raise ArtifactError(f"bench.json format {found!r} is not {readable}; {FIX}")
+    values = {**values, "format": FORMAT}  # read as this format: what /2 added has defaults
     result: BenchResult = build(BenchResult, values, "bench", "bench.json", FIX)
     return result
 

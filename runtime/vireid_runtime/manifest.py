@@ -23,11 +23,13 @@ from vireid_runtime.parity import Bar, ParityFigures
 from vireid_runtime.records import build
 
 MANIFEST_FILE = "manifest.json"
-FORMAT = "vireid-artifacts/3"
+FORMAT = "vireid-artifacts/4"
 """2: typed parity figures with norms, per-artifact backends, precision plans (kept layers, sensitivity).
-3: machine-readable preprocessing (`Preprocessing`), which the Triton and DeepStream config writers read."""
-READABLE_FORMATS = ("vireid-artifacts/2", FORMAT)
-"""A /2 manifest reads with the default `Preprocessing`, which is what every /2 export did."""
+3: machine-readable preprocessing (`Preprocessing`), which the Triton and DeepStream config writers read.
+4: the parity figures' tail (1st-percentile cosine, images below the bar) and the search's measurement count."""
+READABLE_FORMATS = ("vireid-artifacts/2", "vireid-artifacts/3", FORMAT)
+"""A /2 manifest reads with the default `Preprocessing`, which is what every /2 export did; /2 and /3 read with
+no tail figures (None)."""
 MODALITIES = ("visible", "infrared")
 PRECISIONS = ("fp32", "fp16", "int8")
 INPUT_NAME = "images"
@@ -113,12 +115,30 @@ class LayerSensitivity:
 
 
 @dataclass(frozen=True)
+class LayerRank:
+    """int8: one layer's own quantisation error, from one run of the fully quantised graph with float twins, and
+    what keeping it in float would cost; the search keeps the shortest prefix of these, best first."""
+
+    layer: str
+    node: str
+    error_mean: float
+    """Noise-to-signal power of the layer's output (int8 against float on the same inputs), mean over images."""
+    error_max: float
+    """The same on the image where it is largest."""
+    cost: float
+    """Share of the graph's multiply-adds that keeping it in float takes out of int8 (its own, or for a residual
+    add the convolution fused into it)."""
+
+
+@dataclass(frozen=True)
 class CalibrationScore:
     """One int8 calibration method, measured with every layer quantised."""
 
     method: str
     cos_min: float
     cos_mean: float
+    cos_p01: float | None = None
+    """The 1st-percentile cosine: a method must hold on the tail, not only on average."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +160,15 @@ class PrecisionPlan:
     search_images: int = 0
     search_seconds: float = 0.0
     outcome: str = ""
+    ranking: tuple[LayerRank, ...] = ()
+    """int8: every candidate layer in the order the search considered keeping them."""
+    screened_images: int = 0
+    """int8: training images the fully quantised graphs were run on, to compare calibration methods on the worst
+    of them and to find the images the pool must hold."""
+    measurements: int = 0
+    """int8: graphs built and run after the calibration methods' (the ranking run, each prefix tried, checks)."""
+    weight_bits: int = 0
+    """int8: 8, or 7 where the graph must run on CPUs without VNNI (their 16-bit sums saturate); 0 for fp16."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +232,7 @@ def manifest_from_dict(values: dict[str, Any]) -> Manifest:
         found = values.get("format") if isinstance(values, dict) else None
         readable = " or ".join(repr(f) for f in READABLE_FORMATS)
         raise ArtifactError(f"manifest format {found!r} is not {readable}; re-export with this vireid")
-    values = {**values, "format": FORMAT}  # read as this format: what /3 added has defaults
+    values = {**values, "format": FORMAT}  # read as this format: what /3 and /4 added has defaults
     if not isinstance(values.get("artifacts"), list):
         raise ArtifactError("manifest: artifacts must be a list")
     manifest: Manifest = build(Manifest, values, "manifest", "manifest", "re-export with this vireid")

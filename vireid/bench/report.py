@@ -29,6 +29,8 @@ def parity_rows(result: BenchResult) -> list[list[str]]:
                     f"{entry.backend} {entry.precision}",
                     split,
                     f"{entry.cos_min:.6f}",
+                    "-" if entry.cos_p01 is None else f"{entry.cos_p01:.6f}",
+                    "-" if entry.below is None else f"{entry.below} / {entry.images}",
                     f"{entry.cos_mean:.6f}",
                     f"{entry.max_abs_diff:.2e}",
                     f"{_pct(metrics.R1)} ({_delta(metrics.dR1)})",
@@ -54,6 +56,8 @@ PARITY_HEADER = [
     "backend",
     "split",
     "cos min",
+    "cos p1",
+    "below bar",
     "cos mean",
     "max |Δ|",
     "R1 % (Δ)",
@@ -147,14 +151,21 @@ def plot_png(result: BenchResult) -> bytes:
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
     series: dict[str, list[tuple[int, float, float]]] = {}
+    failing = _failing_parity(result)
     for entry in result.latency:
         key = f"{entry.backend} {entry.precision} ({entry.modality})"
+        if (entry.backend, entry.precision) in failing:
+            key += " (fails parity)"
         series.setdefault(key, []).append((entry.batch, entry.compute.p50_ms, entry.compute.images_per_s))
     for key, points in sorted(series.items()):
         points.sort()
         batches = [p[0] for p in points]
-        left.plot(batches, [p[1] for p in points], marker="o", label=key)
-        right.plot(batches, [p[2] for p in points], marker="o", label=key)
+        # Hollow markers and a dashed line: the fastest-looking line must never be mistaken for a usable one.
+        style = {"marker": "o", "label": key}
+        if key.endswith("(fails parity)"):
+            style.update(markerfacecolor="none", linestyle="--")
+        left.plot(batches, [p[1] for p in points], **style)  # type: ignore[arg-type]
+        right.plot(batches, [p[2] for p in points], **style)  # type: ignore[arg-type]
     for axis, label in ((left, "compute latency p50 (ms)"), (right, "throughput (images/s)")):
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
@@ -170,6 +181,11 @@ def plot_png(result: BenchResult) -> bytes:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _failing_parity(result: BenchResult) -> set[tuple[str, str]]:
+    """The (backend, precision) pairs whose parity was measured and missed a bar."""
+    return {(row.backend, row.precision) for row in result.parity if not row.passed}
 
 
 def write_outputs(result: BenchResult, out_dir: Path) -> dict[str, Path]:

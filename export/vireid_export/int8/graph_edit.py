@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import onnx
+from onnx import numpy_helper
 
 from vireid_export.int8.placement import remove_dead_nodes
 
@@ -42,9 +43,29 @@ def with_float_nodes(quantized: onnx.ModelProto, base: onnx.ModelProto, nodes: C
                 node.input[index] = q.input[0]
                 continue
             original = base_nodes[node.name].input[index]
-            node.input[index] = original
-            if original not in present:
-                graph.initializer.append(base_initializers[original])
-                present.add(original)
+            node.input[index] = float_initializer(graph, base_initializers, original, producers, present)
     remove_dead_nodes(model)
     return model
+
+
+def float_initializer(
+    graph: onnx.GraphProto,
+    base_initializers: dict[str, onnx.TensorProto],
+    name: str,
+    producers: dict[str, onnx.NodeProto],
+    present: set[str],
+) -> str:
+    """The name under which `graph` holds the base graph's float initializer `name`, adding it if needed.
+
+    The quantiser may reuse a float name for a DequantizeLinear output (an int32 bias dequantised under a name
+    derived from the weight's), so a float copy then goes in under a name of its own."""
+    if name not in producers:
+        if name not in present:
+            graph.initializer.append(base_initializers[name])
+            present.add(name)
+        return name
+    alias = f"{name}_vireid_float"
+    if alias not in present:
+        graph.initializer.append(numpy_helper.from_array(numpy_helper.to_array(base_initializers[name]), alias))
+        present.add(alias)
+    return alias

@@ -42,7 +42,7 @@ def quantize_graph(
             op_types_to_quantize=flavour.op_types,
             nodes_to_quantize=nodes,
             per_channel=True,
-            reduce_range=flavour.reduce_range,
+            reduce_range=flavour.weight_reduce_range(),
             activation_type=quantization.QuantType.QInt8
             if flavour.signed_activations
             else quantization.QuantType.QUInt8,
