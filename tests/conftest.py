@@ -96,7 +96,7 @@ def demo_export(tmp_path_factory: pytest.TempPathFactory, demo_run):  # type: ig
         batches=(1, 4, 16),
         calib_count=24,
         search_pool=48,
-        parity_count=16,
+        screen_count=96,
         search=SearchOptions(search_images=24, methods=(method_named("minmax"), method_named("percentile 99.99"))),
     )
     export_run(demo_run, out, options, log=lambda _message: None)
@@ -117,7 +117,7 @@ def trt_export(tmp_path_factory: pytest.TempPathFactory, demo_run):  # type: ign
         batches=(1, 4, 8),
         calib_count=24,
         search_pool=48,
-        parity_count=16,
+        screen_count=96,
         search=SearchOptions(search_images=24, methods=(method_named("percentile 99.99"),)),
     )
     export_run(demo_run, out, options, log=lambda _message: None)

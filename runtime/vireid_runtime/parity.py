@@ -8,9 +8,9 @@ on the same preprocessed images.
 Figures: per-image cosine similarity (min, 1st percentile, mean, and how many images fall below the bar's
 minimum, computed in float64 on the raw outputs), the largest absolute difference of any embedding component,
 and the range of the candidate's L2 norms. The tail figures are there because a mean hides a class of images
-that breaks: on the demo, 9 overexposed infrared images of 284 fell to cosine 0.73 while the mean stayed 0.998. The embeddings are
-promised L2-normalised, so a candidate whose norms leave 1 +- NORM_TOLERANCE fails even when its directions
-are right: a consumer that trusts the contract would rank with wrong scores.
+that breaks: on the demo, 9 overexposed infrared images of 284 fell to cosine 0.73 while the mean stayed 0.996.
+The embeddings are promised L2-normalised, so a candidate whose norms leave 1 +- NORM_TOLERANCE fails even when
+its directions are right: a consumer that trusts the contract would rank with wrong scores.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def test_resnet50_mgsa_msam_fp32_export_matches_torch(tmp_path: Path, synthetic_
         tmp_path / "run", synthetic_sysu, backbone="resnet50", attention="mgsa+msam", height=288, width=144
     )
     art = tmp_path / "art"
-    manifest = export_run(run, art, ExportOptions(parity_count=8, batches=(1, 5)), **QUIET)
+    manifest = export_run(run, art, ExportOptions(gate_images=8, batches=(1, 5)), **QUIET)
     from vireid.io.rundir import load_run
 
     _, model = load_run(run)
@@ -49,7 +49,7 @@ def test_resnet50_mgsa_msam_fp32_export_matches_torch(tmp_path: Path, synthetic_
     for modality in ("visible", "infrared"):
         session = _session(art / f"{modality}.onnx")
         generated = gather_images(
-            synthetic_sysu, modality, height=288, width=144, parity=5, pool=1, calibration=1
+            synthetic_sysu, modality, height=288, width=144, gate=5, screen=0, pool=0, calibration=0
         ).parity
         for batch in (torch.rand(1, 3, 288, 144, generator=generator), torch.from_numpy(generated)):
             with torch.no_grad():
@@ -136,7 +136,15 @@ def test_int8_graphs_are_shaped_for_their_backends(demo_export: Path, synthetic_
     for modality in ("visible", "infrared"):
         spec = manifest.input
         images = gather_images(
-            synthetic_sysu, modality, height=spec.height, width=spec.width, parity=24, pool=1, calibration=1, seed=7
+            synthetic_sysu,
+            modality,
+            height=spec.height,
+            width=spec.width,
+            gate=24,
+            screen=0,
+            pool=0,
+            calibration=0,
+            seed=7,
         ).parity
         reference = _session(demo_export / f"{modality}.onnx").run(None, {"images": images})[0]
         for name in (f"{modality}.int8.onnx", f"{modality}.int8-cpu.onnx"):
@@ -189,12 +197,12 @@ def test_gate_fails_with_figures_when_parity_is_broken(
     monkeypatch.setattr(branch_makers, "export_onnx", export_perturbed)
     art = tmp_path / "art"
     with pytest.raises(VireidError) as info:
-        export_run(run, art, ExportOptions(parity_count=4), **QUIET)
+        export_run(run, art, ExportOptions(gate_images=8), **QUIET)
     message = str(info.value)
     assert "parity gate failed" in message and "visible.onnx" in message and "cosine min" in message
     assert not art.exists() and not list(tmp_path.glob(".art.partial-*"))
     # --no-verify writes it anyway, figures recorded as failing
-    manifest = export_run(run, art, ExportOptions(parity_count=4, verify=False), **QUIET)
+    manifest = export_run(run, art, ExportOptions(gate_images=8, verify=False), **QUIET)
     assert not manifest.find("visible", "fp32", "onnx").parity.passed  # type: ignore[union-attr]
 
 
@@ -220,7 +228,7 @@ def test_robustness(tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.Mo
     occupied.mkdir()
     (occupied / "old.txt").write_text("keep")
     with pytest.raises(VireidError, match="--force"):
-        export_run(run, occupied, ExportOptions(parity_count=4), **QUIET)
+        export_run(run, occupied, ExportOptions(gate_images=8), **QUIET)
     assert (occupied / "old.txt").read_text() == "keep"
 
     # An export interrupted half-way (visible.onnx written, infrared not yet) leaves neither the artifact
@@ -236,12 +244,12 @@ def test_robustness(tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(branch_makers, "export_onnx", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        export_run(run, tmp_path / "fresh", ExportOptions(parity_count=4), **QUIET)
+        export_run(run, tmp_path / "fresh", ExportOptions(gate_images=8), **QUIET)
     assert written and written[0].name == "visible.onnx", written
     assert not (tmp_path / "fresh").exists() and not list(tmp_path.glob(".fresh.partial-*"))
     monkeypatch.undo()
 
-    manifest = export_run(run, occupied, ExportOptions(parity_count=4, force=True), **QUIET)
+    manifest = export_run(run, occupied, ExportOptions(gate_images=8, force=True), **QUIET)
     assert not (occupied / "old.txt").exists() and (occupied / "manifest.json").is_file()
     assert {a.file for a in manifest.artifacts} == {"visible.onnx", "infrared.onnx"}
     assert np.isfinite(manifest.find("infrared", "fp32", "onnx").parity.cos_min)  # type: ignore[union-attr]

@@ -98,7 +98,10 @@ def test_the_bench_result_reads_back_typed_and_refuses_other_formats(art: Path, 
     assert bench_from_dict(json.loads(bench.to_json())) == bench
     values = json.loads(bench.to_json())
     for broken, message in (
-        ({**values, "format": "vireid-bench/0"}, r"format 'vireid-bench/0' is not 'vireid-bench/1' or 'vireid-bench/2'"),
+        (
+            {**values, "format": "vireid-bench/0"},
+            r"format 'vireid-bench/0' is not 'vireid-bench/1' or 'vireid-bench/2'",
+        ),
         ({**values, "extra": 1}, r"bench has unknown fields extra; re-run `vireid bench`"),
     ):
         path = tmp_path / "bench.json"

@@ -164,8 +164,8 @@ def plot_png(result: BenchResult) -> bytes:
         style = {"marker": "o", "label": key}
         if key.endswith("(fails parity)"):
             style.update(markerfacecolor="none", linestyle="--")
-        left.plot(batches, [p[1] for p in points], **style)  # type: ignore[arg-type]
-        right.plot(batches, [p[2] for p in points], **style)  # type: ignore[arg-type]
+        left.plot(batches, [p[1] for p in points], **style)
+        right.plot(batches, [p[2] for p in points], **style)
     for axis, label in ((left, "compute latency p50 (ms)"), (right, "throughput (images/s)")):
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")

@@ -57,12 +57,24 @@ def export_cli(
     ] = defaults.CALIB_COUNT,
     search_pool: Annotated[
         int,
-        typer.Option("--search-pool", help="Training images per branch the int8 search must hold its target on."),
+        typer.Option(
+            "--search-pool",
+            help="Training images per branch the int8 search bisects on: a draw stratified by brightness and "
+            "saturation, plus the screened images the quantised graph hurts most.",
+        ),
     ] = defaults.SEARCH_POOL,
+    screen_images: Annotated[
+        int,
+        typer.Option(
+            "--screen-images",
+            help="Training images per branch every fully quantised int8 graph runs over once: calibration methods "
+            "are compared on all of them (worst image and mean), and the result must hold on all of them.",
+        ),
+    ] = defaults.SCREEN_COUNT,
     search_images: Annotated[
         int,
         typer.Option(
-            "--search-images", help="Pool images per-layer int8 sensitivity is measured on (half the pool's hardest)."
+            "--search-images", help="The pool's worst images the int8 layers are ranked on (one run of the graph)."
         ),
     ] = defaults.SEARCH_IMAGES,
     search_margin: Annotated[
@@ -84,9 +96,14 @@ def export_cli(
             "99.99', 'percentile 99.9', entropy (default: all but entropy). The best measured one is kept.",
         ),
     ] = None,
-    parity_count: Annotated[
-        int, typer.Option("--parity-count", help="Parity-gate images per branch.")
-    ] = defaults.PARITY_COUNT,
+    gate_images: Annotated[
+        int | None,
+        typer.Option(
+            "--gate-images",
+            help="Evaluation images per branch the parity gate judges. Default: every one. A number draws that "
+            "many, stratified by brightness and saturation, always with the brightest, darkest and most saturated.",
+        ),
+    ] = defaults.GATE_IMAGES,
     opset: Annotated[
         int,
         typer.Option(
@@ -109,7 +126,7 @@ def export_cli(
     fp32; the convolutions that measurement shows fragile stay fp32), *.int8.onnx (symmetric Q/DQ on the fp16
     graph: TensorRT's input), *.int8-cpu.onnx (u8s8 Q/DQ: fastest on the CPU provider), *.{precision}.plan with
     --engine trt, and manifest.json. int8 picks its calibration method and the fewest layers to keep in float
-    by measuring on training images. Every file is then compared with the torch branch on evaluation images;
+    by measuring on training images. Every file is then compared with the torch branch on every evaluation image;
     below its bar (fp32 cosine >= 0.99999, fp16 >= 0.999, int8 >= 0.99 min and 0.995 mean) the export is
     refused with the figures. Nothing is left half-written: the folder appears only when everything passed.
     """
@@ -125,7 +142,8 @@ def export_cli(
         calib_data=str(calib_data) if calib_data else None,
         calib_count=calib_count,
         search_pool=search_pool,
-        parity_count=parity_count,
+        screen_count=screen_images,
+        gate_images=gate_images,
         opset=opset,
         verify=not no_verify,
         force=force,

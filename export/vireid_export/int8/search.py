@@ -160,6 +160,12 @@ def _with_hardest(rows: np.ndarray, cosine: np.ndarray, count: int) -> np.ndarra
     return np.union1d(rows, np.argsort(cosine, kind="stable")[:count])
 
 
+COST_FLOOR = 0.01
+"""Layers costing under 1 % of the multiply-adds rank by their error alone: among cheap layers only the error
+tells which to keep, and error per unit of a near-zero cost would rank every head and attention layer first,
+however small its error."""
+
+
 def _ranked(searcher: _Searcher, quantized: onnx.ModelProto, rows: np.ndarray) -> list[LayerRank]:
     """Every layer reading a dequantised tensor, most worth keeping first: own error per unit of float cost."""
     layers = _reads_dequantized(quantized)
@@ -167,11 +173,9 @@ def _ranked(searcher: _Searcher, quantized: onnx.ModelProto, rows: np.ndarray) -
     errors = layer_errors(quantized, searcher.base, layers, images, emulate_qdq=True, batch=searcher.job.batch)
     searcher.measurements += 1
     costs = float_costs(searcher.base, layers)
-    floor = 1e-4  # a layer costing nothing is still not free to rank first on noise alone
+    floor = COST_FLOOR
     ranks = [
-        LayerRank(
-            searcher.labels.get(n, n), n, float(errors[n].mean()), float(errors[n].max()), round(costs[n], 6)
-        )
+        LayerRank(searcher.labels.get(n, n), n, float(errors[n].mean()), float(errors[n].max()), round(costs[n], 6))
         for n in layers
     ]
     return sorted(ranks, key=lambda r: r.error_max / max(r.cost, floor), reverse=True)
