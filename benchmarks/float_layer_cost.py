@@ -38,7 +38,7 @@ def all_quantised(base: Path, method_name: str, images: np.ndarray, scratch: Pat
     prepare(base, prepared)
     method = method_named(method_name)
     calibrate(prepared, method, [images], CPU.op_types, cache, symmetric=CPU.signed_activations)
-    nodes = quantizable_nodes(onnx.load(str(prepared)).graph, CPU.quantize_residual_adds)
+    nodes = quantizable_nodes(onnx.load(str(prepared)).graph, CPU.quantize_residual_adds, CPU.quantize_outputs)
     onnx.save(quantize_graph(prepared, CPU, method, cache, nodes), str(out))
     return out
 

@@ -7,6 +7,7 @@ so a graph's base (the fp16 graph under the TensorRT int8 graph) is always made 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from vireid_export.fp16_search import plan_fp16
 from vireid_export.images import ModalityImages
 from vireid_export.int8.calibration import CalibrationMethod
 from vireid_export.int8.flavours import Int8Flavour
-from vireid_export.int8.search import Int8Job, quantize_branch
+from vireid_export.int8.search import Int8Job, keeps_costly_layers, quantize_branch
+from vireid_export.int8.speed import relative_speeds
 from vireid_export.onnx_graph import check_onnx, export_onnx
 from vireid_export.ort_cpu import cpu_session, session_embed
 from vireid_runtime.manifest import PrecisionPlan
@@ -116,22 +118,9 @@ def int8_maker(flavour: Int8Flavour) -> Maker:
             f"{job.modality}: int8 {flavour.name} from the {flavour.base} graph: {images.calibration_count} "
             f"calibration images, {len(images.pool_rows)} pool images, {len(images.training)} screened"
         )
-        extra = {"methods": job.search.methods} if job.search.methods else {}
-        quantized, plan = quantize_branch(
-            Int8Job(
-                base_onnx=base,
-                flavour=flavour,
-                training=images.training,
-                reference=job.training_reference(),
-                pool_rows=images.pool_rows,
-                calibration_rows=images.calibration_rows,
-                target=bar.tightened(job.search.margin),
-                budget_s=job.search.budget_s,
-                ranking_images=job.search.search_images,
-                **extra,  # type: ignore[arg-type]
-            ),
-            log=job.log,
-        )
+        quantized, plan = _search(job, base, flavour, bar)
+        if flavour.fallback is not None and keeps_costly_layers(plan):
+            quantized, plan = _faster(job, base, flavour.fallback, bar, (quantized, plan))
         with atomic_path(out) as tmp:
             onnx.save(quantized, os.fspath(tmp))
             check_onnx(tmp)
@@ -140,3 +129,48 @@ def int8_maker(flavour: Int8Flavour) -> Maker:
         return plan
 
     return make_int8
+
+
+def _search(job: BranchExport, base: Path, flavour: Int8Flavour, bar: Bar) -> tuple[onnx.ModelProto, PrecisionPlan]:
+    images = job.images
+    job.log(f"{job.modality}: int8 Q/DQ on the {flavour.placement}")
+    extra = {"methods": job.search.methods} if job.search.methods else {}
+    return quantize_branch(
+        Int8Job(
+            base_onnx=base,
+            flavour=flavour,
+            training=images.training,
+            reference=job.training_reference(),
+            pool_rows=images.pool_rows,
+            calibration_rows=images.calibration_rows,
+            target=bar.tightened(job.search.margin),
+            budget_s=job.search.budget_s,
+            ranking_images=job.search.search_images,
+            **extra,  # type: ignore[arg-type]
+        ),
+        log=job.log,
+    )
+
+
+def _faster(
+    job: BranchExport,
+    base: Path,
+    fallback: Int8Flavour,
+    bar: Bar,
+    first: tuple[onnx.ModelProto, PrecisionPlan],
+) -> tuple[onnx.ModelProto, PrecisionPlan]:
+    """The first search kept costly layers in float: search the other placement too and ship the faster graph."""
+    job.log(f"{job.modality}: layers costing >= 1 % of the work stay float; searching the other placement too")
+    second = _search(job, base, fallback, bar)
+    met = [plan.outcome.startswith("met") for _, plan in (first, second)]
+    speeds = relative_speeds([first[0], second[0]], job.images.pool[:8])
+    # A graph that met its target beats one that did not; between equals, the faster one.
+    chosen = int(not met[0]) if met[0] != met[1] else int(speeds[1] > speeds[0])
+    quantized, plan = (first, second)[chosen]
+    other = (first, second)[1 - chosen][1]
+    note = (
+        f"{plan.placement}; {speeds[chosen] / speeds[1 - chosen]:.2f}x the speed of Q/DQ on the {other.placement} "
+        f"({len(other.kept)} layers kept there), measured side by side on this CPU"
+    )
+    job.log(f"{job.modality}: chose Q/DQ on the {note}")
+    return quantized, dataclasses.replace(plan, placement=note)

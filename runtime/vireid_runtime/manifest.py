@@ -169,6 +169,8 @@ class PrecisionPlan:
     """int8: graphs built and run after the calibration methods' (the ranking run, each prefix tried, checks)."""
     weight_bits: int = 0
     """int8: 8, or 7 where the graph must run on CPUs without VNNI (their 16-bit sums saturate); 0 for fp16."""
+    placement: str = ""
+    """int8: where the Q/DQ nodes sit, and for the CPU flavour why this placement was chosen over the other."""
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,15 @@
   input of each skip-connection Add, never on the outputs of weighted ops: NVIDIA's placement recommendations,
   and what ModelOpt's ONNX PTQ does (its `configure_ort` sets these same quantiser options). The graph it
   quantises is the fp16 graph, so whatever stays unquantised runs in fp16, or fp32 where the fp16 plan says.
-- `CPU` (`*.int8-cpu.onnx`): unsigned asymmetric activations and signed per-channel weights on the fp32 graph,
-  Q/DQ on the inputs of weighted ops. OpenVINO runs it fastest of the placements measured (demo resnet18, visible,
-  96x48, batch 8, Intel Xeon with AMX: 5.0x ONNX Runtime fp32, its own bf16 3.3x). ONNX Runtime's CPU provider
-  builds an integer kernel only from a DQ -> op -> Q group, so with the outputs float it runs each convolution
-  in float on dequantised values (1.4x fp32 with 8-bit weights there); Q/DQ on the outputs too, with the Relu
-  folded into them and both inputs of the skip adds quantised, measured 2.5-3.4x on ONNX Runtime and 4.7-5.0x
-  on OpenVINO, but the layer search cannot yet put such a layer back in float (the folded Relu goes with it).
+- `CPU` (`*.int8-cpu.onnx`): unsigned asymmetric activations and signed per-channel weights on the fp32 graph.
+  Q/DQ sits on the inputs *and outputs* of the weighted ops, on the Relu and MaxPool that follow them (the
+  quantiser folds each such Relu into the range of the Q before it), on both inputs of each skip Add, and
+  biases are int32, so that the residual trunk stays in int8 from layer to layer. ONNX Runtime's CPU provider
+  builds an integer kernel only from a DQ -> op -> Q group (QLinearConv, QLinearAdd): with the outputs left
+  float, as the TensorRT placement leaves them, it ran each convolution in float on dequantised values. On the
+  demo resnet18 (visible, 96x48, batch 8, Intel Xeon with AMX; medians of 15 runs, engines taking turns),
+  against ONNX Runtime fp32: inputs-only placement 1.1-1.4x, this one 2.1-2.5x on ONNX Runtime; on OpenVINO
+  both 3.5-5x (its bf16 2.5-3.5x). The attention gates, GeM and the normalisations stay float.
   Weights use 8 bits where the exporting CPU has VNNI (or AMX), 7 (`reduce_range`) elsewhere: on x86 CPUs
   without VNNI the u8 x s8 kernels add pairs of products in 16 bits, and with 8-bit weights those sums
   saturate (demo ResNet-50 infrared branch on an AMD EPYC without VNNI: cosine min 0.466 with 8-bit weights,
@@ -41,11 +43,25 @@ class Int8Flavour:
     quantize_residual_adds: bool
     emulate_on_cpu: bool
     """Judge it by emulated Q/DQ arithmetic (what a GPU computes), not through the CPU's integer kernels."""
+    quantize_outputs: bool = False
+    """Q/DQ on the outputs of weighted ops too, with their Relu and MaxPool, both inputs of a skip Add and int32
+    biases (the CPU engines' integer kernels); False: inputs only, a skip Add's fused input float (TensorRT)."""
+    fallback: Int8Flavour | None = None
+    """The same file in another placement, searched too when this one keeps costly layers in float; the faster
+    of the two, measured (`speed.py`), ships."""
+
+    @property
+    def placement(self) -> str:
+        if self.quantize_outputs:
+            return "inputs and outputs of weighted ops, their Relu and MaxPool, both inputs of skip adds"
+        if self.quantize_residual_adds:
+            return "inputs of weighted ops and the residual input of skip adds"
+        return "inputs of weighted ops"
 
     @property
     def op_types(self) -> list[str]:
-        weighted = ["Conv", "Gemm", "MatMul"]
-        return [*weighted, "Add"] if self.quantize_residual_adds else weighted
+        ops = ["Conv", "Gemm", "MatMul", *(["Relu", "MaxPool"] if self.quantize_outputs else [])]
+        return [*ops, "Add"] if self.quantize_residual_adds else ops
 
     def weight_reduce_range(self) -> bool:
         if self.reduce_range is not None:
@@ -56,8 +72,8 @@ class Int8Flavour:
         return {
             "ActivationSymmetric": self.signed_activations,
             "WeightSymmetric": True,
-            "QuantizeBias": False,
-            "OpTypesToExcludeOutputQuantization": self.op_types,
+            "QuantizeBias": self.quantize_outputs,  # TensorRT's parser refuses an int32 bias
+            "OpTypesToExcludeOutputQuantization": [] if self.quantize_outputs else self.op_types,
             "QDQOpTypePerChannelSupportToAxis": {"Conv": 0},
             "DedicatedQDQPair": False,
         }
@@ -85,7 +101,7 @@ TENSORRT = Int8Flavour(
     quantize_residual_adds=True,
     emulate_on_cpu=True,
 )
-CPU = Int8Flavour(
+CPU_INPUTS_ONLY = Int8Flavour(
     name="qdq-u8s8",
     target="cpu",
     base="fp32",
@@ -93,6 +109,17 @@ CPU = Int8Flavour(
     reduce_range=None,
     quantize_residual_adds=False,
     emulate_on_cpu=False,
+)
+CPU = Int8Flavour(
+    name="qdq-u8s8",
+    target="cpu",
+    base="fp32",
+    signed_activations=False,
+    reduce_range=None,
+    quantize_residual_adds=True,
+    emulate_on_cpu=False,
+    quantize_outputs=True,
+    fallback=CPU_INPUTS_ONLY,
 )
 
 TARGETS: tuple[str, ...] = (TENSORRT.target, CPU.target)

@@ -22,7 +22,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from vireid_export.int8.graph_edit import float_initializer
+from vireid_export.int8.graph_edit import FloatInputs
 from vireid_export.onnx_graph import tensor_types
 from vireid_export.ort_cpu import cpu_session
 from vireid_runtime.manifest import INPUT_NAME
@@ -35,28 +35,15 @@ def with_float_twins(quantized: onnx.ModelProto, base: onnx.ModelProto, layers: 
     model = onnx.ModelProto()
     model.CopyFrom(quantized)
     graph = model.graph
-    producers = {output: node for node in graph.node for output in node.output}
-    base_nodes = {node.name: node for node in base.graph.node}
-    base_initializers = {init.name: init for init in base.graph.initializer}
-    present = {init.name for init in graph.initializer}
+    float_inputs = FloatInputs(model, base)
     types = tensor_types(quantized)
     wanted = set(layers)
     twins = []
     declared = {output.name for output in graph.output}
-    for node in graph.node:
+    for node in list(graph.node):  # a snapshot: restoring a folded Relu inserts nodes
         if node.name not in wanted:
             continue
-        inputs = list(node.input)
-        for index, name in enumerate(inputs):
-            dq = producers.get(name)
-            if dq is None or dq.op_type != "DequantizeLinear":
-                continue
-            q = producers.get(dq.input[0])
-            if q is not None and q.op_type == "QuantizeLinear":
-                inputs[index] = q.input[0]
-                continue
-            original = base_nodes[node.name].input[index]
-            inputs[index] = float_initializer(graph, base_initializers, original, producers, present)
+        inputs = [float_inputs.float_input(node, index) or name for index, name in enumerate(node.input)]
         twin = onnx.NodeProto()
         twin.CopyFrom(node)
         twin.name = node.name + TWIN_SUFFIX

@@ -76,11 +76,21 @@ def residual_adds(graph: onnx.GraphProto) -> list[ResidualAdd]:
     return found
 
 
-def quantizable_nodes(graph: onnx.GraphProto, include_residual_adds: bool) -> list[str]:
-    """The nodes the quantiser is asked to quantise: weighted ops, and skip Adds for the TensorRT flavour."""
+def quantizable_nodes(graph: onnx.GraphProto, include_residual_adds: bool, with_outputs: bool = False) -> list[str]:
+    """The nodes the quantiser is asked to quantise: weighted ops, skip Adds where asked, and with `with_outputs`
+    the Relu and MaxPool reading a quantised node's output (the trunk's; the attention gates and the head's
+    other operators stay float)."""
     names = [node.name for node in graph.node if node.op_type in WEIGHTED_OPS]
     if include_residual_adds:
         names += [add.node for add in residual_adds(graph)]
+    if with_outputs:
+        producers = _producers(graph)
+        quantised = set(names)
+        for node in graph.node:  # graph order: a MaxPool after a quantised Relu joins too
+            source = producers.get(node.input[0]) if node.input else None
+            if node.op_type in ("Relu", "MaxPool") and source is not None and source.name in quantised:
+                names.append(node.name)
+                quantised.add(node.name)
     return names
 
 

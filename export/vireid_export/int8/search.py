@@ -102,7 +102,8 @@ class _Searcher:
         self.prepared = scratch / "prepared.onnx"
         prepare(job.base_onnx, self.prepared)
         self.base = onnx.load(str(self.prepared))
-        self.nodes = quantizable_nodes(self.base.graph, job.flavour.quantize_residual_adds)
+        flavour = job.flavour
+        self.nodes = quantizable_nodes(self.base.graph, flavour.quantize_residual_adds, flavour.quantize_outputs)
         initializers = {i.name for i in self.base.graph.initializer}
         self.labels = {n.name: layer_name(n, initializers) for n in self.base.graph.node}
         images = job.training[job.calibration_rows]
@@ -210,6 +211,7 @@ def _keep_prefix(
         everywhere = searcher.measure(quantized, frozenset(kept), None)
         missing = np.setdiff1d(np.flatnonzero(everywhere < job.target.cos_min), pool)
         if searcher.margin(everywhere) >= 0:
+            kept = _give_back_costly(searcher, quantized, kept, ranking, deadline, say)
             return kept, ranking, f"met the target on all {len(everywhere)} screened training images", len(pool)
         if not len(missing) or round_ == job.rounds or time.monotonic() > deadline:
             outcome = (
@@ -221,6 +223,36 @@ def _keep_prefix(
         pool = np.union1d(pool, missing)
         failing = result.length  # the images that joined miss the target with this prefix kept
     raise AssertionError("unreachable")
+
+
+def keeps_costly_layers(plan: PrecisionPlan) -> bool:
+    """Whether the plan keeps in float a layer that costs at least `COST_FLOOR` of the multiply-adds."""
+    costs = {r.node: r.cost for r in plan.ranking}
+    return any(costs.get(layer.node, 0.0) >= COST_FLOOR for layer in plan.kept)
+
+
+def _give_back_costly(
+    searcher: _Searcher,
+    quantized: onnx.ModelProto,
+    kept: tuple[str, ...],
+    ranking: list[LayerRank],
+    deadline: float,
+    say: Callable[[str], None],
+) -> tuple[str, ...]:
+    """Try to quantise again each kept layer that costs at least `COST_FLOOR`, most costly first, keeping the
+    change where the target still holds on every screened image. The ranking judges each layer's own error, not
+    how it grows downstream, so a costly layer can sit in the prefix only because a later one is needed."""
+    costs = {r.node: r.cost for r in ranking}
+    costly = sorted((n for n in kept if costs.get(n, 0.0) >= COST_FLOOR), key=lambda n: -costs[n])
+    for node in costly:
+        if len(kept) == 1 or time.monotonic() > deadline:
+            break
+        trial = tuple(n for n in kept if n != node)
+        cosine = searcher.measure(quantized, frozenset(trial), None)
+        if searcher.margin(cosine) >= 0:
+            say(f"    {searcher.labels.get(node, node)} quantised again: cosine min {cosine.min():.5f} still holds")
+            kept = trial
+    return kept
 
 
 def quantize_branch(
@@ -267,5 +299,6 @@ def quantize_branch(
         screened_images=len(job.training),
         measurements=searcher.measurements,
         weight_bits=7 if job.flavour.weight_reduce_range() else 8,
+        placement=job.flavour.placement,
     )
     return quantized, plan
