@@ -94,7 +94,8 @@ def main() -> None:
             modality,
             height=height,
             width=width,
-            parity=1,
+            gate=8,
+            screen=CALIBRATION_IMAGES,
             pool=CALIBRATION_IMAGES,
             calibration=CALIBRATION_IMAGES,
         ).calibration

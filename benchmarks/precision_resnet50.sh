@@ -30,8 +30,8 @@ for seed in 0 1; do
     echo "export seconds: $(( $(date +%s) - start ))" >> "$out/export-seed$seed.txt"
     cp "$work/artifacts-seed$seed/manifest.json" "$out/manifest-seed$seed.json"
   fi
-  vireid bench "$work/artifacts-seed$seed" --out "$out/bench-seed$seed" --backends torch,ort-cpu \
-    --precision fp32,fp16,int8 --batch 1,8 --runs 20 --warmup 3 --branch both
+  vireid bench "$work/artifacts-seed$seed" --out "$out/bench-seed$seed" --backends torch,ort-cpu,openvino \
+    --precision fp32,fp16,bf16,int8 --batch 1,8 --runs 20 --warmup 3 --branch both
   python benchmarks/float_layer_cost.py "$work/artifacts-seed$seed" --batch 1,8 --runs 20 \
     > "$out/float-cost-seed$seed.md"
 done

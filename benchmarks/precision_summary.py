@@ -1,7 +1,8 @@
 """Summarise benchmarks/results/precision: gates, kept layers, search time, bench deltas and speed ratios.
 
 Usage: python benchmarks/precision_summary.py benchmarks/results/precision > .../summary.md
-Reads manifest-seed*.json, bench-seed*/bench.json, float-cost-seed*.md and cpu.txt written by precision_resnet50.sh.
+Reads manifest-seed*.json, bench-seed*/bench.json, export-seed*.txt, float-cost-seed*.md and cpu.txt written by
+precision_resnet50.sh, the manifests and benches through the runtime's typed readers.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+
+from vireid_runtime.bench_result import BenchResult, read_bench
+from vireid_runtime.manifest import Manifest, manifest_from_dict
 
 
 def cpu_line(folder: Path) -> str:
@@ -20,48 +23,51 @@ def cpu_line(folder: Path) -> str:
     return f"{name}; " + ", ".join(marks)
 
 
-def gate_rows(manifest: dict[str, Any]) -> list[str]:
+def _tail(cos_p01: float | None, below: int | None, images: int) -> str:
+    p01 = "-" if cos_p01 is None else f"{cos_p01:.5f}"
+    return f"{p01} | {'-' if below is None else f'{below} / {images}'}"
+
+
+def gate_rows(manifest: Manifest) -> list[str]:
     rows = []
-    for a in manifest["artifacts"]:
-        plan = a.get("plan") or {}
-        kept = ", ".join(k["layer"] for k in plan.get("kept", [])) or "none"
-        parity = a["parity"]
+    for a in manifest.artifacts:
+        plan, parity = a.plan, a.parity
+        if parity is None:
+            continue
+        kept = ", ".join(k.layer for k in plan.kept) if plan and plan.kept else "none"
         rows.append(
-            f"| {a['file']} | {parity['cos_min']:.5f} | {parity['cos_mean']:.5f} | "
-            f"{'pass' if parity['passed'] else 'FAIL'} | {plan.get('calibration', '') or '-'} | "
-            f"{len(plan.get('kept', []))} / {plan.get('candidates', '-')} | "
-            f"{plan.get('search_seconds', 0):.0f} | {kept} |"
+            f"| {a.file} | {parity.cos_min:.5f} | {_tail(parity.cos_p01, parity.below, parity.images)} | "
+            f"{parity.cos_mean:.5f} | {'pass' if parity.passed else 'FAIL'} | "
+            f"{(plan.calibration if plan else '') or '-'} | "
+            f"{len(plan.kept) if plan else 0} / {plan.candidates if plan else '-'} | "
+            f"{plan.measurements if plan else 0} | {plan.search_seconds if plan else 0:.0f} | {kept} |"
         )
     return rows
 
 
-def bench_rows(bench: dict[str, Any]) -> list[str]:
+def bench_rows(bench: BenchResult) -> list[str]:
     rows = []
-    for entry in bench["parity"]:
-        for split, m in entry["splits"].items():
+    for entry in bench.parity:
+        for split, m in entry.splits.items():
             rows.append(
-                f"| {entry['backend']} {entry['precision']} | {entry['cos_min']:.5f} | {entry['cos_mean']:.5f} | "
-                f"{100 * m['R1']:.2f} ({100 * m['dR1']:+.2f}) | {100 * m['mAP']:.2f} ({100 * m['dmAP']:+.2f}) | "
-                f"{100 * m['mINP']:.2f} ({100 * m['dmINP']:+.2f}) | {split} |"
+                f"| {entry.backend} {entry.precision} | {entry.cos_min:.5f} | "
+                f"{_tail(entry.cos_p01, entry.below, entry.images)} | {entry.cos_mean:.5f} | "
+                f"{100 * m.R1:.2f} ({100 * m.dR1:+.2f}) | {100 * m.mAP:.2f} ({100 * m.dmAP:+.2f}) | "
+                f"{100 * m.mINP:.2f} ({100 * m.dmINP:+.2f}) | {'ok' if entry.passed else 'MISSES'} | {split} |"
             )
     return rows
 
 
-def speed_rows(bench: dict[str, Any]) -> list[str]:
+def speed_rows(bench: BenchResult) -> list[str]:
+    """Compute images/s of every backend x precision against ort-cpu fp32 and openvino bf16, same branch and batch."""
+    ips = {(e.backend, e.precision, e.modality, e.batch): e.compute.images_per_s for e in bench.latency}
     rows = []
-    base = {
-        (e["modality"], e["batch"]): e["compute"]["images_per_s"]
-        for e in bench["latency"]
-        if (e["backend"], e["precision"]) == ("ort-cpu", "fp32")
-    }
-    for e in bench["latency"]:
-        if e["backend"] != "ort-cpu":
-            continue
-        ips = e["compute"]["images_per_s"]
-        ratio = ips / base[(e["modality"], e["batch"])]
+    for (backend, precision, modality, batch), value in ips.items():
+        fp32 = ips.get(("ort-cpu", "fp32", modality, batch))
+        bf16 = ips.get(("openvino", "bf16", modality, batch))
         rows.append(
-            f"| {e['precision']} | {e['modality']} | {e['batch']} | {e['compute']['p50_ms']:.1f} | {ips:.1f} | "
-            f"{ratio:.2f}x |"
+            f"| {backend} {precision} | {modality} | {batch} | {value:.1f} | "
+            f"{f'{value / fp32:.2f}x' if fp32 else '-'} | {f'{value / bf16:.2f}x' if bf16 else '-'} |"
         )
     return rows
 
@@ -73,20 +79,34 @@ def main(folder: Path) -> None:
     print("SYSU-MM01 or RegDB accuracy.\n")
     for manifest_path in sorted(folder.glob("manifest-seed*.json")):
         seed = manifest_path.stem.removeprefix("manifest-")
-        manifest = json.loads(manifest_path.read_text())
-        print(f"## {seed}\n\n### Export gates (evaluation images) and plans (training images)\n")
-        print("| file | cos min | cos mean | gate | calibration | kept / candidates | search s | kept layers |")
-        print("|---|---|---|---|---|---|---|---|")
+        manifest = manifest_from_dict(json.loads(manifest_path.read_text()))
+        export_log = folder / f"export-{seed}.txt"
+        seconds = (
+            next((line for line in export_log.read_text().splitlines() if line.startswith("export seconds")), "")
+            if export_log.is_file()
+            else ""
+        )
+        print(f"## {seed}\n\n### Export gates (every evaluation image) and plans (training images)\n")
+        if seconds:
+            print(f"Whole export ({seconds.removeprefix('export seconds: ')} s), fp32,fp16,int8, both int8 flavours.\n")
+        print(
+            "| file | cos min | cos p1 | below bar | cos mean | gate | calibration | kept / candidates | "
+            "graphs measured | search s | kept layers |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         print("\n".join(gate_rows(manifest)))
         bench_path = folder / f"bench-{seed}" / "bench.json"
         if bench_path.is_file():
-            bench = json.loads(bench_path.read_text())
+            bench = read_bench(bench_path)
             print("\n### Bench parity on the whole evaluation split (vs torch fp32)\n")
-            print("| backend | cos min | cos mean | R1 % (Δ) | mAP % (Δ) | mINP % (Δ) | split |")
-            print("|---|---|---|---|---|---|---|")
+            print(
+                "| backend | cos min | cos p1 | below bar | cos mean | R1 % (Δ) | mAP % (Δ) | mINP % (Δ) | bars "
+                "| split |"
+            )
+            print("|---|---|---|---|---|---|---|---|---|---|")
             print("\n".join(bench_rows(bench)))
-            print("\n### ort-cpu compute latency, side by side in one process\n")
-            print("| precision | branch | batch | p50 ms | img/s | vs fp32 |")
+            print("\n### Compute throughput, side by side in one process\n")
+            print("| backend | branch | batch | img/s | vs ort-cpu fp32 | vs openvino bf16 |")
             print("|---|---|---|---|---|---|")
             print("\n".join(speed_rows(bench)))
         cost_path = folder / f"float-cost-{seed}.md"

@@ -27,7 +27,7 @@ Run = Callable[[], object]
 
 
 def _ort(model: onnx.ModelProto, batch: np.ndarray) -> Run:
-    session = cpu_session(model)
+    session = cpu_session(model, spinning=False)  # sessions take turns: idle ones must sleep
     return lambda: session.run(None, {INPUT_NAME: batch})  # type: ignore[attr-defined]
 
 
