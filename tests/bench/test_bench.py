@@ -41,6 +41,9 @@ def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_pa
     parity = {(p.backend, p.precision): p for p in bench.parity}
     expected = {("torch", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "int8"), ("openvino", "fp32"), ("openvino", "int8")}
     assert expected <= set(parity)
+    for row in parity.values():  # the tail beside the minimum and the mean, on every image judged
+        assert row.cos_p01 is not None and row.cos_min <= row.cos_p01 <= 1.0 + 1e-9
+        assert row.below is not None and (row.below == 0) == (row.cos_min >= row.bar.cos_min)
     torch_entry = parity[("torch", "fp32")]
     assert torch_entry.cos_min > 0.999999 and torch_entry.max_abs_diff == 0.0
     for backend in ("ort-cpu", "openvino"):

@@ -195,3 +195,12 @@ def test_a_bench_where_nothing_passed_falls_back_to_the_order(art: Path) -> None
 
 def test_every_backend_of_the_order_is_in_the_registry() -> None:
     assert set(AUTO_ORDER) == set(BACKENDS)
+
+
+def test_the_bench_plot_marks_rows_that_fail_parity(art: Path) -> None:
+    from vireid.bench.report import FAILS_PARITY, markdown, plot_series
+
+    bench = _bench(art, [("ort-cpu", "fp32", 100.0, True), ("openvino", "int8", 900.0, False)])
+    labels = set(plot_series(bench))
+    assert labels == {"ort-cpu fp32 (visible)", "openvino int8 (visible)" + FAILS_PARITY}
+    assert "MISSES" in markdown(bench) and "| cos p1 | below bar |" in markdown(bench)

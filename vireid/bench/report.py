@@ -143,6 +143,21 @@ def markdown(result: BenchResult) -> str:
     return "\n".join(parts) + "\n"
 
 
+FAILS_PARITY = " (fails parity)"
+
+
+def plot_series(result: BenchResult) -> dict[str, list[tuple[int, float, float]]]:
+    """Per legend label, (batch, compute p50 ms, images/s) points; a row that missed a parity bar says so."""
+    series: dict[str, list[tuple[int, float, float]]] = {}
+    failing = _failing_parity(result)
+    for entry in result.latency:
+        key = f"{entry.backend} {entry.precision} ({entry.modality})"
+        if (entry.backend, entry.precision) in failing:
+            key += FAILS_PARITY
+        series.setdefault(key, []).append((entry.batch, entry.compute.p50_ms, entry.compute.images_per_s))
+    return series
+
+
 def plot_png(result: BenchResult) -> bytes:
     import matplotlib
 
@@ -150,19 +165,12 @@ def plot_png(result: BenchResult) -> bytes:
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
-    series: dict[str, list[tuple[int, float, float]]] = {}
-    failing = _failing_parity(result)
-    for entry in result.latency:
-        key = f"{entry.backend} {entry.precision} ({entry.modality})"
-        if (entry.backend, entry.precision) in failing:
-            key += " (fails parity)"
-        series.setdefault(key, []).append((entry.batch, entry.compute.p50_ms, entry.compute.images_per_s))
-    for key, points in sorted(series.items()):
+    for key, points in sorted(plot_series(result).items()):
         points.sort()
         batches = [p[0] for p in points]
         # Hollow markers and a dashed line: the fastest-looking line must never be mistaken for a usable one.
         style = {"marker": "o", "label": key}
-        if key.endswith("(fails parity)"):
+        if key.endswith(FAILS_PARITY):
             style.update(markerfacecolor="none", linestyle="--")
         left.plot(batches, [p[1] for p in points], **style)
         right.plot(batches, [p[2] for p in points], **style)
