@@ -26,8 +26,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
+
+from vireid_runtime.machine import cpu_flags
 
 
 @dataclass(frozen=True)
@@ -83,13 +85,9 @@ VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 """Linux /proc/cpuinfo flags of x86 CPUs whose u8 x s8 dot products accumulate in 32 bits."""
 
 
-def cpu_has_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True where the CPU reports one of `VNNI_FLAGS`; False where it does not, or where unknown."""
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return any(line.startswith("flags") and any(f in line.split() for f in VNNI_FLAGS) for line in text.splitlines())
+def cpu_has_vnni() -> bool:
+    """True where this CPU reports one of `VNNI_FLAGS` (the runtime's reading of its flags, as benches record)."""
+    return any(flag in cpu_flags() for flag in VNNI_FLAGS)
 
 
 TENSORRT = Int8Flavour(
@@ -110,17 +108,7 @@ CPU_INPUTS_ONLY = Int8Flavour(
     quantize_residual_adds=False,
     emulate_on_cpu=False,
 )
-CPU = Int8Flavour(
-    name="qdq-u8s8",
-    target="cpu",
-    base="fp32",
-    signed_activations=False,
-    reduce_range=None,
-    quantize_residual_adds=True,
-    emulate_on_cpu=False,
-    quantize_outputs=True,
-    fallback=CPU_INPUTS_ONLY,
-)
+CPU = dataclasses.replace(CPU_INPUTS_ONLY, quantize_residual_adds=True, quantize_outputs=True, fallback=CPU_INPUTS_ONLY)
 
 TARGETS: tuple[str, ...] = (TENSORRT.target, CPU.target)
 """Every int8 target, in registry order: what `--int8-targets` writes by default."""
