@@ -163,14 +163,15 @@ def _faster(
     job.log(f"{job.modality}: layers costing >= 1 % of the work stay float; searching the other placement too")
     second = _search(job, base, fallback, bar)
     met = [plan.outcome.startswith("met") for _, plan in (first, second)]
-    speeds = relative_speeds([first[0], second[0]], job.images.pool[:8])
-    # A graph that met its target beats one that did not; between equals, the faster one.
-    chosen = int(not met[0]) if met[0] != met[1] else int(speeds[1] > speeds[0])
+    if met[0] != met[1]:  # a graph that met its target beats one that did not; no need to time them
+        chosen = int(not met[0])
+        why = "the other placement missed its target"
+    else:
+        speeds = relative_speeds([first[0], second[0]], job.images.pool[:8])
+        chosen = int(speeds[1] > speeds[0])
+        why = f"{speeds[chosen] / speeds[1 - chosen]:.2f}x the speed of the other, measured side by side on this CPU"
     quantized, plan = (first, second)[chosen]
     other = (first, second)[1 - chosen][1]
-    note = (
-        f"{plan.placement}; {speeds[chosen] / speeds[1 - chosen]:.2f}x the speed of Q/DQ on the {other.placement} "
-        f"({len(other.kept)} layers kept there), measured side by side on this CPU"
-    )
+    note = f"{plan.placement}; {why} (Q/DQ on the {other.placement}: {len(other.kept)} layers kept float)"
     job.log(f"{job.modality}: chose Q/DQ on the {note}")
     return quantized, dataclasses.replace(plan, placement=note)

@@ -24,7 +24,7 @@ from vireid.data.layout import detect_layout
 from vireid.data.sample import Modality, Sample, image_files
 from vireid.errors import VireidError
 from vireid.eval.splits import evaluation_split, training_images
-from vireid_export.selection import ImageStats, describe_draw, image_stats, stratified
+from vireid_export.selection import describe_draw, image_stats, stratified
 from vireid_runtime.preprocess import preprocess
 
 
@@ -127,8 +127,7 @@ def gather_images(
     screened = _batch(_pick(training, screen, seed + 1), height, width)
     stats = image_stats(screened)
     pool_rows = stratified(stats, pool, seed + 2)
-    pool_stats = ImageStats(stats.brightness[pool_rows], stats.saturation[pool_rows])
-    calibration_rows = pool_rows[stratified(pool_stats, calibration, seed + 3)]
+    calibration_rows = pool_rows[stratified(stats.rows(pool_rows), calibration, seed + 3)]
     return ModalityImages(
         parity=parity,
         parity_selection=selection,

@@ -27,6 +27,9 @@ class ImageStats:
     def __len__(self) -> int:
         return len(self.brightness)
 
+    def rows(self, rows: np.ndarray) -> ImageStats:
+        return ImageStats(self.brightness[rows], self.saturation[rows])
+
 
 def image_stats(batch: np.ndarray) -> ImageStats:
     """Statistics of a preprocessed batch (float32 N x 3 x H x W in [0, 1])."""

@@ -89,6 +89,16 @@ class FloatInputs:
         return alias
 
 
+def dequantized_readers(model: onnx.ModelProto) -> list[str]:
+    """Nodes (other than Q/DQ) reading a DequantizeLinear output, in graph order: what can read float instead."""
+    dequantized = {n.output[0] for n in model.graph.node if n.op_type == "DequantizeLinear"}
+    return [
+        n.name
+        for n in model.graph.node
+        if n.op_type not in ("QuantizeLinear", "DequantizeLinear") and any(i in dequantized for i in n.input)
+    ]
+
+
 def with_float_nodes(quantized: onnx.ModelProto, base: onnx.ModelProto, nodes: Collection[str]) -> onnx.ModelProto:
     """A copy of `quantized` in which every node named in `nodes` reads its inputs unquantised where it can."""
     model = onnx.ModelProto()

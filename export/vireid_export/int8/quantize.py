@@ -15,7 +15,7 @@ import onnx
 
 from vireid_export.int8.calibration import CalibrationMethod, quiet
 from vireid_export.int8.flavours import Int8Flavour
-from vireid_export.int8.graph_edit import with_float_nodes
+from vireid_export.int8.graph_edit import dequantized_readers, with_float_nodes
 from vireid_export.int8.placement import drop_fused_input_qdq, residual_adds
 
 
@@ -65,12 +65,4 @@ def float_readers(model: onnx.ModelProto, quantised: list[str]) -> set[str]:
     """Nodes that were not asked to be quantised but read a quantised output: the attention blocks and the
     head reading the trunk. They get the float value back: the int8 kernels gain nothing there, and the
     rounding would only add noise to the float islands."""
-    dequantized = {n.output[0] for n in model.graph.node if n.op_type == "DequantizeLinear"}
-    asked = set(quantised)
-    return {
-        n.name
-        for n in model.graph.node
-        if n.op_type not in ("QuantizeLinear", "DequantizeLinear")
-        and n.name not in asked
-        and any(i in dequantized for i in n.input)
-    }
+    return set(dequantized_readers(model)) - set(quantised)

@@ -36,7 +36,7 @@ import onnx
 from vireid_export.int8.calibration import DEFAULT_METHODS, CalibrationMethod, calibrate
 from vireid_export.int8.cost import float_costs
 from vireid_export.int8.flavours import Int8Flavour
-from vireid_export.int8.graph_edit import with_float_nodes
+from vireid_export.int8.graph_edit import dequantized_readers, with_float_nodes
 from vireid_export.int8.layer_error import layer_errors
 from vireid_export.int8.placement import quantizable_nodes
 from vireid_export.int8.quantize import prepare, quantize_graph
@@ -84,16 +84,6 @@ def layer_name(node: onnx.NodeProto, initializers: set[str]) -> str:
         if path:
             return f"{path[-1]} {'residual add' if node.op_type == 'Add' else node.op_type}"
     return node.name
-
-
-def _reads_dequantized(model: onnx.ModelProto) -> list[str]:
-    """Nodes (other than Q/DQ) reading a DequantizeLinear output: what can be put back in float, layer by layer."""
-    dequantized = {n.output[0] for n in model.graph.node if n.op_type == "DequantizeLinear"}
-    return [
-        n.name
-        for n in model.graph.node
-        if n.op_type not in ("QuantizeLinear", "DequantizeLinear") and any(i in dequantized for i in n.input)
-    ]
 
 
 class _Searcher:
@@ -169,17 +159,16 @@ however small its error."""
 
 def _ranked(searcher: _Searcher, quantized: onnx.ModelProto, rows: np.ndarray) -> list[LayerRank]:
     """Every layer reading a dequantised tensor, most worth keeping first: own error per unit of float cost."""
-    layers = _reads_dequantized(quantized)
+    layers = dequantized_readers(quantized)
     images = searcher.job.training[rows]
     errors = layer_errors(quantized, searcher.base, layers, images, emulate_qdq=True, batch=searcher.job.batch)
     searcher.measurements += 1
     costs = float_costs(searcher.base, layers)
-    floor = COST_FLOOR
     ranks = [
         LayerRank(searcher.labels.get(n, n), n, float(errors[n].mean()), float(errors[n].max()), round(costs[n], 6))
         for n in layers
     ]
-    return sorted(ranks, key=lambda r: r.error_max / max(r.cost, floor), reverse=True)
+    return sorted(ranks, key=lambda r: r.error_max / max(r.cost, COST_FLOOR), reverse=True)
 
 
 def _keep_prefix(
