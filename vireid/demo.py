@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from vireid_export.int8.calibration import CalibrationMethod
     from vireid_runtime.bench_result import BenchResult
 
-DEMO_CALIBRATION = ("minmax", "percentile 99.99")
-"""The int8 calibration methods the demo tries: the two that the demo model's branches kept (of the export's four)."""
 OWNED = ("data", "run", "artifacts", "bench", "search-cache", "triton", "ranked.png", "gallery.txt", "report.md")
 """What a demo writes (and `--force` replaces); "bench" is where older versions wrote the bench."""
 
@@ -43,7 +41,7 @@ class DemoOptions:
     """Extra `--set` overrides on the demo preset (the test suite shortens training)."""
     bench_runs: int = 10
     calibration: tuple[CalibrationMethod, ...] = ()
-    """int8 calibration methods to try (empty: `DEMO_CALIBRATION`; the test suite tries one)."""
+    """int8 calibration methods to try (empty: the export's default)."""
 
 
 def _prepare(out: Path, force: bool) -> None:
@@ -87,7 +85,6 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     from vireid_export.branch import SearchOptions
     from vireid_export.deploy.repository import write_repository
     from vireid_export.deploy.triton import TritonOptions
-    from vireid_export.int8.calibration import method_named
     from vireid_export.pipeline import ExportOptions, export_run
     from vireid_runtime.backends import BACKENDS
 
@@ -119,12 +116,9 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
                 # second precision search per branch for a graph only a GPU runs well.
                 int8_targets=("cpu",),
                 batches=(1, 8, 32),
-                # Two calibration methods (those that won on the demo model), each judged on 512 screened
-                # training images; the gate judges every evaluation image.
-                search=SearchOptions(
-                    budget_s=120,
-                    methods=options.calibration or tuple(method_named(name) for name in DEMO_CALIBRATION),
-                ),
+                # The export's int8 search (ranges from 512 screened training images); the gate judges every
+                # evaluation image.
+                search=SearchOptions(budget_s=120, methods=options.calibration),
             ),
             log=log,
         ),

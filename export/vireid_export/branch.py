@@ -115,8 +115,8 @@ def int8_maker(flavour: Int8Flavour) -> Maker:
             raise VireidError(f"int8 {flavour.name} quantises the {flavour.base} graph, which was not made first")
         images = job.images
         job.log(
-            f"{job.modality}: int8 {flavour.name} from the {flavour.base} graph: {images.calibration_count} "
-            f"calibration images, {len(images.pool_rows)} pool images, {len(images.training)} screened"
+            f"{job.modality}: int8 {flavour.name} from the {flavour.base} graph: ranges from {len(images.training)} "
+            f"screened training images, {len(images.pool_rows)} pool images"
         )
         quantized, plan = _search(job, base, flavour, bar)
         if flavour.fallback is not None and keeps_costly_layers(plan):
@@ -142,7 +142,6 @@ def _search(job: BranchExport, base: Path, flavour: Int8Flavour, bar: Bar) -> tu
             training=images.training,
             reference=job.training_reference(),
             pool_rows=images.pool_rows,
-            calibration_rows=images.calibration_rows,
             target=bar.tightened(job.search.margin),
             budget_s=job.search.budget_s,
             ranking_images=job.search.search_images,

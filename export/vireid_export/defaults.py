@@ -7,13 +7,14 @@ the CLI cannot drift apart, and `vireid --help` stays fast (no torch or onnx imp
 from __future__ import annotations
 
 CALIB_COUNT = 64
-"""Training images per modality that set the int8 activation ranges (a stratified draw from the pool)."""
+"""Training images per modality the fp16 search measures on (a stratified draw from the pool). The int8
+activation ranges come from every screened image (`int8/search.py`)."""
 SEARCH_POOL = 128
 """Training images per modality the int8 search must hold its target on while it bisects (a stratified draw
 from the screened images, the calibration images among them, plus the images the quantised graph hurts most)."""
 SCREEN_COUNT = 512
-"""Training images per modality every fully quantised graph runs over once: the calibration methods are compared
-on all of them, the pool takes the worst, and the search's result must hold on all of them."""
+"""Training images per modality that set the int8 activation ranges; every fully quantised graph runs over them
+once, the pool takes the worst, and the search's result must hold on all of them."""
 GATE_IMAGES: int | None = None
 """Evaluation images per modality the parity gate compares with torch: None judges every one. A number draws
 that many, stratified by brightness and saturation with the extremes included (`selection.py`)."""

@@ -3,10 +3,11 @@
 From a dataset (SYSU-MM01 or RegDB layout), the line is the one `vireid.eval.splits` draws for everyone:
 - `parity`: the gate's images: the whole evaluation split by default (what the deployed model is judged on),
   or a draw stratified by image statistics that always holds the extremes (`selection.py`);
-- `training`: the screened training images (all of them, or a random draw of `screen`). The int8 search runs
-  the fully quantised graph over all of them once, to find the images it hurts most; `pool` is a stratified
-  draw from them that the searches must hold on, and `calibration` a stratified draw from the pool that gives
-  the int8 activation ranges, so both see the brightest and darkest training images.
+- `training`: the screened training images (all of them, or a random draw of `screen`). They set the int8
+  activation ranges, and the int8 search runs the fully quantised graph over all of them once, to find the
+  images it hurts most; `pool` is a stratified draw from them that the searches must hold on, and
+  `calibration` a stratified draw from the pool that the fp16 search measures on, so both see the brightest
+  and darkest training images.
 Test and training identities are disjoint, so nothing the searches fit has been seen by the gate.
 From a plain folder of images the same files serve both modalities (the infrared branch sees them as grey) and
 are split into disjoint parity and pool sets. Images are preprocessed exactly as the runtime does it.
@@ -39,7 +40,8 @@ class ModalityImages:
     pool_rows: np.ndarray
     """Rows of `training` the searches must hold on: a stratified draw, extremes included."""
     calibration_rows: np.ndarray
-    """Rows of `training` that set the int8 activation ranges: a stratified draw from the pool."""
+    """Rows of `training` the fp16 search measures on: a stratified draw from the pool. (The int8 activation
+    ranges come from all of `training`.)"""
     source: str
 
     @property

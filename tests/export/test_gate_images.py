@@ -65,4 +65,4 @@ def test_the_search_pool_holds_the_brightest_screened_training_image(synthetic_s
     images = gather_images(synthetic_sysu, "infrared", height=96, width=48, gate=8, screen=64, pool=12, calibration=6)
     brightness = images.training.mean(axis=(1, 2, 3))
     assert int(np.argmax(brightness)) in images.pool_rows.tolist()
-    assert int(np.argmax(brightness)) in images.calibration_rows.tolist(), "calibration sees the brightest range"
+    assert int(np.argmax(brightness)) in images.calibration_rows.tolist(), "the fp16 search sees the brightest image"

@@ -52,7 +52,8 @@ def export_cli(
         int,
         typer.Option(
             "--calib-count",
-            help="Training images per branch that set the int8 activation ranges (the fp16 search measures on them).",
+            help="Training images per branch the fp16 search measures on (the int8 ranges come from every "
+            "screened image, --screen-images).",
         ),
     ] = defaults.CALIB_COUNT,
     search_pool: Annotated[
@@ -67,8 +68,9 @@ def export_cli(
         int,
         typer.Option(
             "--screen-images",
-            help="Training images per branch every fully quantised int8 graph runs over once: calibration methods "
-            "are compared on all of them (worst image and mean), and the result must hold on all of them.",
+            help="Training images per branch that set the int8 activation ranges (none of them clipped); the "
+            "quantised graph runs over all of them once to find the ones it hurts most, and the result must hold "
+            "on all of them.",
         ),
     ] = defaults.SCREEN_COUNT,
     search_images: Annotated[
@@ -93,7 +95,9 @@ def export_cli(
         typer.Option(
             "--calibration",
             help="int8 calibration methods to try, comma-separated: minmax, 'percentile 99.999', 'percentile "
-            "99.99', 'percentile 99.9', entropy (default: all but entropy). The best measured one is kept.",
+            "99.99', 'percentile 99.9', entropy (default: minmax, over every screened image, which clips none of "
+            "them). Given several, each fully quantised graph is judged on every screened image and the best "
+            "worst image wins.",
         ),
     ] = None,
     gate_images: Annotated[
