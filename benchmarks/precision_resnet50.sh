@@ -4,8 +4,9 @@
 # each exported fp32,fp16,int8 with every gate on (no --no-verify), then benched on ort-cpu fp32 / fp16 / int8
 # for parity (cosine, R1 / mAP / mINP deltas) and latency at batch 1 and 8, side by side in one process;
 # float_layer_cost.py then times what the layers kept in fp32 cost the CPU int8 graph.
-# On 2 Intel Xeon cores with AMX: training 2 minutes per run (bf16), the export 10.6 minutes (its gate now judges
-# every evaluation image; commit 43f6ecd took 8.8 minutes on the same run), the bench 1 minute.
+# On 2 Intel Xeon cores with AMX: training 2 minutes per run (bf16), the export 5.0 / 5.6 minutes (seeds 0 / 1;
+# its gate judges every evaluation image; commit 43f6ecd took 8.8 minutes and 2304c60 10.6 on seed 0's run),
+# the bench 1 minute.
 # Time nothing else on the machine while it runs. REUSE_EXPORTS=1 benches existing exports again (bench only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
