@@ -2,7 +2,7 @@
 SYSU-MM01 all-search single-shot over 10 trials, and append one table line (tree, change, R1, mAP, chance,
 loss) to a results file.
 
-The recipe search of issue 15 (benchmarks/results/demo_recipe/search.md) is a table of these lines. Trees come
+The demo recipe search (benchmarks/results/demo_recipe/search.md) is a table of these lines. Trees come
 from `vireid data synth --ids 100 --seed S --ir-coupling C` (20 test identities, chance Rank-1 5 %). Two trials
 can run side by side with OMP_NUM_THREADS=1 each; their accuracy is what counts, their times are not comparable
 to a run alone.

@@ -5,7 +5,7 @@ For each group of identities, every image is a query against every image of the 
 visible -> visible, infrared -> infrared, and infrared -> visible (the SYSU-MM01 direction). A model that has
 learned what the two modalities share scores alike on both groups. One that has memorised which visible
 appearance goes with which infrared one scores high across modalities on the training identities only: that is
-what issue 15's demo does at `--ir-coupling 0` (benchmarks/results/demo_recipe/search.md).
+what the demo preset did at `--ir-coupling 0` (benchmarks/results/demo_recipe/search.md).
 
 usage: python benchmarks/modality_gap.py RUN_DIR SYSU_TREE [--seed 0]
 """

@@ -10,9 +10,3 @@ class VireidError(Exception):
     """An error caused by the user's input, reported as one line by the CLI."""
 
     exit_code = 1
-
-
-class NotBuiltYet(VireidError):
-    """A verb that exists in the CLI but whose implementation has not landed yet."""
-
-    exit_code = 2

@@ -1,6 +1,6 @@
 """`backend="auto"`: the fastest backend and precision that is still accurate, on this machine, with the evidence.
 
-Where the evidence comes from (docs/architecture.md, "Runtime"):
+Where the evidence comes from (docs/architecture.md, "Runtime and bench"):
 - A bench.json in ART_DIR, when it measured this export on this machine (same CPU model, vector extensions,
   core count and GPU): its backend x precision rows that passed their parity bar (cosine against the export's
   bar, Rank-1 / mAP within the bench's bar), fastest first by compute throughput at the largest batch size the

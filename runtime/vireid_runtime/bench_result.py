@@ -1,5 +1,5 @@
 """bench.json: the typed, versioned record of one `vireid bench`, written by the bench and read back by its
-report and by `backend="auto"` (docs/architecture.md, "Bench").
+report and by `backend="auto"` (docs/architecture.md, "Runtime and bench").
 
 It lives in the torch-free runtime because `auto` reads it in deployment images. Readers get dataclasses back
 (`records.py`), never nested dicts read by string keys; a file of another format is refused in one line.

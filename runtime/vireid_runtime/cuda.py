@@ -19,7 +19,6 @@ import numpy as np
 
 NO_DEVICE = 100  # cudaErrorNoDevice
 INSUFFICIENT_DRIVER = 35  # cudaErrorInsufficientDriver
-INVALID_DEVICE = 101  # cudaErrorInvalidDevice
 
 
 class NoUsableGpu(RuntimeError):

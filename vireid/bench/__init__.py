@@ -1,7 +1,8 @@
 """`vireid bench`: accuracy parity and latency of every deployed backend against the torch reference.
 
-Application layer: it may import vireid_runtime (lazily) and vireid_export's parity figures; the vireid core
-never imports it.
+Application layer: it reads artifact folders through vireid_runtime (its records, parity maths and backends)
+and rebuilds the torch reference from the vireid core; it never imports vireid_export, and the core never
+imports it.
 """
 
 from vireid_runtime.backends import names as _runtime_backends

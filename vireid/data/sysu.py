@@ -30,7 +30,6 @@ INFRARED_CAMERAS = (3, 6)
 CAMERAS = (1, 2, 3, 4, 5, 6)
 GALLERY_CAMERAS = {"all": (1, 2, 4, 5), "indoor": (1, 2)}
 QUERY_CAMERAS = (3, 6)
-SPLIT_FILES = ("train_id.txt", "val_id.txt", "test_id.txt")
 SHOTS = (1, 10)
 
 

@@ -13,8 +13,6 @@ from vireid.config import TrainConfig
 from vireid.engine.schedule import learning_rates
 from vireid.models import TwoStreamReID
 
-GROUP_NAMES = ("backbone", "head")
-
 
 def build_optimizer(model: TwoStreamReID, cfg: TrainConfig) -> torch.optim.SGD:
     head = list(model.head.parameters())

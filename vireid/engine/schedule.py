@@ -1,4 +1,5 @@
-"""The learning-rate schedule of the hetero-center triplet baseline, which the paper keeps (section 4.3).
+"""The learning-rate schedule of the hetero-center triplet baseline, which the paper keeps
+(docs/architecture.md, "The paper", 4.3).
 
 Per epoch, not per step: epoch e < warmup runs at base * (e + 1) / warmup; afterwards base * gamma^k where k is
 the number of milestones reached. With the defaults (lr 0.1, warm-up 10, milestones 20 and 50, gamma 0.1) the

@@ -4,7 +4,8 @@
 - mgsa:      visible CBAM whose spatial attention is MGSA(I1); infrared CBAM;
 - msam:      visible MSAM(I2) with plain spatial attention; infrared CBAM;
 - mgsa+msam: visible MSAM(I2) whose spatial attention is MGSA(I1); infrared CBAM.
-Fine granularity for the detail-rich visible images, coarse for the blurrier infrared ones (section 3.3).
+Fine granularity for the detail-rich visible images, coarse for the blurrier infrared ones
+(docs/architecture.md, "The paper", 3.3).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A ResNet is five stages: 0 = stem (conv1, bn1, relu, maxpool), 1..4 = layer1..layer4. With `share_from = s`
 (docs/architecture.md, "The model"), stages 0..s-1 exist once per modality and stages s..4 are shared. Each piece keeps
 torchvision's child names, so an ImageNet `resnet50().state_dict()` loads into every copy. The last stride is
-1 (the paper, section 4.3), which doubles the layer4 map to H/16 x W/16.
+1 (docs/architecture.md, "The paper", 4.3), which doubles the layer4 map to H/16 x W/16.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ STAGE_CHILDREN: tuple[tuple[str, ...], ...] = (
 )
 NUM_STAGES = len(STAGE_CHILDREN)
 ATTENTION_AFTER_STAGE = 2
-"""The paper inserts its attention between ResNet stage 2 and stage 3 (section 4.4)."""
+"""The paper inserts its attention between ResNet stage 2 and stage 3 (docs/architecture.md, "The paper")."""
 
 
 def make_resnet(name: str) -> torchvision.models.ResNet:

@@ -1,4 +1,4 @@
-"""PCB head with GeM pooling (the hetero-center triplet baseline; the paper's section 3.1).
+"""PCB head with GeM pooling (the hetero-center triplet baseline; docs/architecture.md, "The paper", 3.1).
 
 The layer4 map is cut into `parts` horizontal strips; each strip is GeM-pooled, reduced by its own 1x1 conv +
 BN + ReLU to `part_dim`, and classified by its own linear layer. The embedding is the L2-normalised

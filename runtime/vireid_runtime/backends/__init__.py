@@ -3,7 +3,7 @@
 Each entry says what the backend is called, which artifact format it reads, the precisions it offers, which
 int8 graph it runs, whether it needs a GPU, how to build its embedder, and a cheap probe of whether it can run
 here. `load_embedder`, `backend="auto"`, the bench, the CLI and the conformance tests all read this table, so a
-new backend is one module in this package plus one entry below (docs/architecture.md, "Runtime").
+new backend is one module in this package plus one entry below (docs/architecture.md, "Runtime and bench").
 
 Importing the registry imports no engine: factories and probes import their engine when called, so a slim image
 without OpenVINO or TensorRT can still list what it lacks.

@@ -1,6 +1,6 @@
 """ONNX Runtime backends: ort-cpu, ort-cuda and ort-trt (execution providers).
 
-Why it is written this way (docs/architecture.md, "Runtime"):
+Why it is written this way (docs/architecture.md, "Runtime and bench"):
 - A GPU backend runs on the GPU or not at all. onnxruntime-gpu lists the CUDA and TensorRT providers even on
   machines without a GPU and then quietly runs on the CPU; and a node no GPU provider takes would silently run
   on the CPU too. So GPU sessions set `session.disable_cpu_ep_fallback`, the session's providers are checked,

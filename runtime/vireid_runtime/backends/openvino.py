@@ -1,6 +1,6 @@
 """OpenVINO backend (`openvino`): the CPU engine Intel deployments use, on the ONNX graphs `vireid export` writes.
 
-Why it is written this way (docs/architecture.md, "Runtime"):
+Why it is written this way (docs/architecture.md, "Runtime and bench"):
 - Precision is OpenVINO's inference-precision hint, always set, never left to the default: on CPUs with AMX the
   default is bf16, so an unset hint would turn "fp32" into bf16 silently. fp32 and int8 force f32 (int8 keeps its
   float layers in f32, as the export's gate measured them); bf16 asks for bf16 on the fp32 graph, only where the

@@ -1,4 +1,4 @@
-"""Small reusable layers: CBAM, MGSA (paper section 3.2), MSAM (section 3.3), GeM pooling, strip helpers."""
+"""Small reusable layers: CBAM, MGSA and MSAM (docs/architecture.md, "The paper"), GeM pooling, strip helpers."""
 
 from vireid.models.layers.cbam import CBAM, ChannelAttention, SpatialAttention
 from vireid.models.layers.gem import GeM

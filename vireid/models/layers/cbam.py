@@ -1,8 +1,8 @@
 """CBAM (Woo et al., ECCV 2018): channel attention, then spatial attention.
 
-The infrared branch of every attention variant uses plain CBAM (the paper, section 3.3). Sigmoid inputs are
-computed in float32 whatever the module's dtype: the fp16 export keeps the attention gates' pre-sigmoid sums in
-fp32 (docs/architecture.md, "Precisions"), and for an fp32 model the casts are no-ops.
+The infrared branch of every attention variant uses plain CBAM (docs/architecture.md, "The paper", 3.3).
+Sigmoid inputs are computed in float32 whatever the module's dtype: the fp16 export keeps the attention gates'
+pre-sigmoid sums in fp32 (docs/architecture.md, "Precisions"), and for an fp32 model the casts are no-ops.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""MGSA: multi-granularity spatial attention (the paper, section 3.2, equation 1).
+"""MGSA: multi-granularity spatial attention (docs/architecture.md, "The paper", 3.2, equation 1).
 
 On an input F that channel attention has already weighted:
     A_g = sigmoid(conv7([avg_c F; max_c F]))                    global, one map for the whole image

@@ -1,4 +1,4 @@
-"""MSAM: modality-specific dual attention, visible branch (the paper, section 3.3, equation 2).
+"""MSAM: modality-specific dual attention, visible branch (docs/architecture.md, "The paper", 3.3, equation 2).
 
 The visible map F is cut into I2 horizontal strips; strip i is reweighted by its own channel attention
 (multi-branch, so no single salient region dominates every channel), the strips are joined back, and one
