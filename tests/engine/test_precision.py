@@ -95,7 +95,10 @@ def test_a_bf16_cpu_run_trains_and_records_bf16(tmp_path: Path, synthetic_sysu: 
     fp16 = CliRunner().invoke(
         app, ["train", "--data", str(synthetic_sysu), "--out", str(tmp_path / "b"), "--amp", "fp16", *overrides]
     )
-    if not torch.cuda.is_available():
+    if torch.cuda.is_available():  # the run trains on the GPU in fp16 (with its gradient scaler)
+        assert fp16.exit_code == 0, fp16.output
+        assert load_config(tmp_path / "b").train.amp_dtype == "fp16"
+    else:
         assert fp16.exit_code != 0 and "fp16 needs a CUDA GPU" in fp16.output
 
 

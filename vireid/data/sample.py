@@ -10,7 +10,8 @@ import os
 from typing import Literal, NamedTuple
 
 Modality = Literal["visible", "infrared"]
-MODALITIES: tuple[Modality, ...] = ("visible", "infrared")
+"""The two camera kinds; every layer (data, model, search, export) uses this one definition."""
+MODALITIES: tuple[Modality, Modality] = ("visible", "infrared")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 

@@ -9,18 +9,17 @@ ImageNet normalisation lives inside, out of place, so exported graphs take [0, 1
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from vireid.config import ModelConfig
+from vireid.data.sample import MODALITIES, Modality
 from vireid.models.attention import build_attention
 from vireid.models.backbone import ATTENTION_AFTER_STAGE, NUM_STAGES, ResNetStages, make_resnet, stage_channels
 from vireid.models.head import PCBHead, embed
 
-Modality = Literal["visible", "infrared"]
-MODALITIES: tuple[Modality, Modality] = ("visible", "infrared")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

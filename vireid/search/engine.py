@@ -13,8 +13,6 @@ from vireid.errors import VireidError
 from vireid.search.cache import EmbeddingCache, content_key, default_cache_dir
 from vireid.search.gallery import gallery_files, identity_of
 
-MODALITIES = ("visible", "infrared")
-
 
 def _modality(value: str, option: str) -> Modality:
     if value == "visible":
