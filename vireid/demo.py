@@ -23,6 +23,7 @@ from vireid.io.atomic import atomic_write_text
 from vireid.progress import log as default_log
 
 if TYPE_CHECKING:
+    from vireid.engine.result import TrainResult
     from vireid_export.int8.calibration import CalibrationMethod
     from vireid_runtime.bench_result import BenchResult
 
@@ -178,7 +179,7 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
 def render_report(
     summary: Any,
     config: Any,
-    trained: dict[str, Any],
+    trained: TrainResult,
     evaluation: dict[str, Any],
     manifest: Any,
     bench: BenchResult,
@@ -222,9 +223,9 @@ def render_report(
         f"- dataset: {summary.ids} identities ({summary.splits}), {summary.visible} visible and {summary.infrared} "
         "infrared images in `data/`",
         f"- model: {config.model.backbone} `{config.model.attention}` at {config.model.height}x{config.model.width}, "
-        f"{config.train.epochs} epochs, {trained['seconds']:.0f} s, {trained.get('images_per_s') or 0:.1f} images/s "
+        f"{config.train.epochs} epochs, {trained.seconds:.0f} s, {trained.images_per_s or 0:.1f} images/s "
         "in the last epoch",
-        f"- model selection: {trained['selection']} (best epoch {trained['best'].get('epoch', '-')})",
+        f"- model selection: {trained.selection} (best epoch {trained.best.epoch if trained.best else '-'})",
         "",
         "## SYSU-MM01 all-search, single-shot, 10 trials (mean ± std)",
         "",

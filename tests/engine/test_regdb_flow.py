@@ -29,10 +29,12 @@ def test_regdb_runs_per_trial_train_and_evaluate(tmp_path: Path, synthetic_regdb
         config = load_run_config(overrides=overrides)
         config = replace(config, data=replace(config.data, root=str(synthetic_regdb), trial=trial))
         result = train(config, tmp_path / f"run{trial}", show_progress=False)
-        assert result["selection"] == "val" and result["best"]["epoch"] == 1
+        assert result.selection == "val" and result.best is not None and result.best.epoch == 1
         runs.append(tmp_path / f"run{trial}")
     records = [json.loads(line) for line in (runs[0] / "metrics.jsonl").read_text().splitlines()]
     assert any(r.get("val", {}).get("selection") == "val" for r in records)
+    done = records[-1]  # the typed TrainResult, as metrics.jsonl keeps it
+    assert done["event"] == "done" and done["selection"] == "val" and done["best"]["epoch"] == 1
 
     for direction in ("visible-to-thermal", "thermal-to-visible"):
         out = tmp_path / direction

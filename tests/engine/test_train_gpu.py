@@ -23,7 +23,7 @@ def test_cuda_training_with_amp_and_channels_last(tmp_path: Path, synthetic_sysu
     config = load_run_config(overrides=overrides)
     config = replace(config, data=replace(config.data, root=str(synthetic_sysu), workers=2))
     result = train(config, tmp_path / "run", show_progress=False)
-    assert result["epochs"] == 2
+    assert result.epochs == 2
     weights = load_file(tmp_path / "run" / "model.safetensors")
     assert all(torch.isfinite(t).all() for t in weights.values())
     epochs = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]

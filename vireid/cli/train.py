@@ -84,7 +84,7 @@ def train_cli(
                 "--resume continues a run with its own config.toml; drop --preset/--config/--set/--out/--amp/--compile"
             )
         result = resume_run(resume, str(data) if data else None)
-        typer.echo(f"resumed {resume}: finished {result['epochs']} epochs")
+        typer.echo(f"resumed {resume}: finished {result.epochs} epochs")
         return
     if out is None:
         raise VireidError("--out RUN_DIR is required (or --resume RUN_DIR)")
@@ -99,8 +99,4 @@ def train_cli(
         compile_model=compile_model,
     )
     result = train(run_config, out, force=force)
-    best = result["best"]
-    best_text = (
-        f", best val R1 {100 * best['R1']:.1f} mAP {100 * best['mAP']:.1f} at epoch {best['epoch']}" if best else ""
-    )
-    typer.echo(f"trained {result['epochs']} epochs in {result['seconds']:.0f} s{best_text}; run directory: {out}")
+    typer.echo(f"{result.describe()}; run directory: {out}")

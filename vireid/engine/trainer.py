@@ -30,6 +30,7 @@ from vireid.engine.distributed import Distributed
 from vireid.engine.metrics_log import MetricsLog
 from vireid.engine.optim import build_optimizer, set_learning_rates
 from vireid.engine.precision import resolved_train_config, step_precision
+from vireid.engine.result import BestEpoch, TrainResult
 from vireid.engine.splits import TrainingSplit, training_split
 from vireid.engine.state import STATE_FILE, load_state, save_state
 from vireid.engine.validate import validation_metrics
@@ -222,7 +223,7 @@ class Trainer:
         }
         save_state(self.out, state)
 
-    def fit(self) -> dict[str, Any]:
+    def fit(self) -> TrainResult:
         cfg = self.config.train
         if self.dist.is_main:
             ids = len(self.labels)
@@ -248,15 +249,15 @@ class Trainer:
                     f"{summary['images_per_s']:.1f} img/s{val_text}"
                 )
             self.dist.barrier()
-        result = {
-            "epochs": cfg.epochs,
-            "seconds": time.perf_counter() - started,
-            "images_per_s": summary.get("images_per_s"),
-            "best": self.best,
-            "selection": self.split.selection,
-        }
+        result = TrainResult(
+            epochs=cfg.epochs,
+            seconds=time.perf_counter() - started,
+            images_per_s=summary.get("images_per_s"),
+            best=BestEpoch(**self.best) if self.best else None,
+            selection=self.split.selection,
+        )
         if self.dist.is_main:
-            self.log.append({"event": "done", **result})
+            self.log.append({"event": "done", **result.record()})
         self.dist.close()
         return result
 
@@ -273,7 +274,7 @@ def prepare_out_dir(out: Path, force: bool) -> None:
         (out / name).unlink()
 
 
-def train(config: RunConfig, out: Path, *, force: bool = False, show_progress: bool | None = None) -> dict[str, Any]:
+def train(config: RunConfig, out: Path, *, force: bool = False, show_progress: bool | None = None) -> TrainResult:
     """Start a run in `out` and train it to the end."""
     if not config.data.root:
         raise VireidError("no dataset: pass --data PATH (or set data.root in the config)")
@@ -282,7 +283,7 @@ def train(config: RunConfig, out: Path, *, force: bool = False, show_progress: b
     return Trainer(config, out, show_progress=show_progress).fit()
 
 
-def resume(out: Path, data_root: str | None = None, show_progress: bool | None = None) -> dict[str, Any]:
+def resume(out: Path, data_root: str | None = None, show_progress: bool | None = None) -> TrainResult:
     """Continue the run in `out` from its last completed epoch."""
     config = load_config(out)
     if data_root:
