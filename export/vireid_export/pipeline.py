@@ -23,7 +23,7 @@ from vireid import __version__
 from vireid.errors import VireidError
 from vireid.eval.extract import torch_embedder
 from vireid.io.atomic import atomic_write_text, staged_folder
-from vireid.io.rundir import load_run, weights_path
+from vireid.io.rundir import chosen_weights, load_run
 from vireid.models import MODALITIES, Modality
 from vireid.models.reid import IMAGENET_MEAN, IMAGENET_STD
 from vireid.progress import log as default_log
@@ -150,9 +150,7 @@ class Exporter:
     def __init__(self, run_dir: Path, out: Path, options: ExportOptions, log: Callable[[str], None]) -> None:
         self.run_dir, self.out, self.options, self.log = run_dir, out, options, log
         self.config, self.model = load_run(run_dir, options.weights)  # type: ignore[arg-type]
-        self.weights = weights_path(run_dir, options.weights)  # type: ignore[arg-type]
-        if not self.weights.is_file():
-            self.weights = weights_path(run_dir, "final")
+        self.weights_used, self.weights = chosen_weights(run_dir, options.weights)  # type: ignore[arg-type]
         self.input_spec = InputSpec(
             height=self.config.model.height,
             width=self.config.model.width,
@@ -319,7 +317,7 @@ class Exporter:
             checkpoint={
                 "file": self.weights.name,
                 "sha256": sha256_file(self.weights),
-                "weights": self.options.weights,
+                "weights": self.weights_used,
             },
             data_root=self.config.data.root,
             data_trial=self.config.data.trial,

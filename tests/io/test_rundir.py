@@ -12,7 +12,7 @@ from tests.helpers import tiny_model_config
 from vireid.config import RunConfig
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_path, atomic_write_text
-from vireid.io.rundir import WEIGHTS_FILE, load_config, load_run, save_run
+from vireid.io.rundir import BEST_WEIGHTS_FILE, WEIGHTS_FILE, chosen_weights, load_config, load_run, save_run
 from vireid.models import build_model
 
 
@@ -39,6 +39,13 @@ def test_round_trip_gives_identical_outputs(run_dir: Path) -> None:
     x = torch.rand(2, 3, 96, 48)
     with torch.no_grad():
         torch.testing.assert_close(model.branch("infrared")(x), reference.branch("infrared")(x), rtol=0, atol=0)
+
+
+def test_best_falls_back_to_final_and_says_so(run_dir: Path) -> None:
+    assert chosen_weights(run_dir, "best") == ("final", run_dir / WEIGHTS_FILE), "no best epoch was kept"
+    (run_dir / BEST_WEIGHTS_FILE).write_bytes((run_dir / WEIGHTS_FILE).read_bytes())
+    assert chosen_weights(run_dir, "best") == ("best", run_dir / BEST_WEIGHTS_FILE)
+    assert chosen_weights(run_dir, "final") == ("final", run_dir / WEIGHTS_FILE)
 
 
 def test_truncated_weights_are_a_clear_error(run_dir: Path) -> None:

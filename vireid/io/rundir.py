@@ -97,6 +97,15 @@ def load_weights_into(model: TwoStreamReID, path: Path) -> None:
     model.load_state_dict(state)
 
 
+def chosen_weights(run_dir: str | Path, which: WeightsChoice = "final") -> tuple[WeightsChoice, Path]:
+    """The weights `which` names, or the final weights where a run kept no best epoch (`train.select_on =
+    "none"`): what was actually used, so that a record never says "best" of final weights."""
+    path = weights_path(run_dir, which)
+    if which == "best" and not path.is_file():
+        return "final", weights_path(run_dir, "final")
+    return which, path
+
+
 def load_run(run_dir: str | Path, which: WeightsChoice = "final") -> tuple[RunConfig, TwoStreamReID]:
     """Rebuild the model from a run directory alone (config.toml + weights), in eval mode on the CPU."""
     from dataclasses import replace
@@ -104,9 +113,7 @@ def load_run(run_dir: str | Path, which: WeightsChoice = "final") -> tuple[RunCo
     from vireid.models import build_model
 
     config = load_config(run_dir)
-    path = weights_path(run_dir, which)
-    if which == "best" and not path.is_file():
-        path = weights_path(run_dir, "final")
+    _, path = chosen_weights(run_dir, which)
     # The trained weights replace any initialisation, so never fetch ImageNet weights to rebuild a run.
     model = build_model(replace(config.model, pretrained=None))
     load_weights_into(model, path)
