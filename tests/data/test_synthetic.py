@@ -106,10 +106,8 @@ def test_rejects_bad_arguments(tmp_path: Path) -> None:
 def test_difficulty_changes_the_conditions_not_the_people(tmp_path: Path) -> None:
     from dataclasses import astuple
 
-    from vireid.cli.data import DEFAULT_DIFFICULTY as CLI_DEFAULT
     from vireid.data.synthetic.difficulty import DEFAULT_DIFFICULTY, nuisances
 
-    assert CLI_DEFAULT == DEFAULT_DIFFICULTY
     easy, default, hard = (nuisances(d) for d in (0.0, DEFAULT_DIFFICULTY, 1.0))
     assert all(e <= m <= h for e, m, h in zip(astuple(easy), astuple(default), astuple(hard), strict=True))
     assert easy.side_view < hard.side_view and easy.noise < hard.noise and easy.overexposure < hard.overexposure
@@ -134,10 +132,8 @@ def test_difficulty_changes_the_conditions_not_the_people(tmp_path: Path) -> Non
 def test_ir_coupling_sets_how_much_infrared_follows_visible_lightness(tmp_path: Path) -> None:
     """At 1 a garment's infrared level is its visible lightness (give or take); at 0 the two are unrelated,
     while everything else about the person (here: the colours and the body) stays the same."""
-    from vireid.cli.data import DEFAULT_IR_COUPLING as CLI_DEFAULT
     from vireid.data.synthetic.identity import DEFAULT_IR_COUPLING, LOWER, TOP, draw_identity
 
-    assert CLI_DEFAULT == DEFAULT_IR_COUPLING
     assert DEFAULT_IR_COUPLING <= 0.3, "the default must not hand the model a greyscale-copy shortcut"
 
     def correlation(coupling: float) -> float:

@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vireid.cli.common import is_tty, user_errors
+from vireid.data.synthetic_defaults import DEFAULT_DIFFICULTY, DEFAULT_IR_COUPLING
 
 if TYPE_CHECKING:
     from vireid.data.synthetic import SyntheticSummary
 
-# The generator's default (vireid.data.synthetic.difficulty.DEFAULT_DIFFICULTY, checked equal by a test), here
-# so `vireid --help` does not import numpy and Pillow.
-DEFAULT_DIFFICULTY = 0.3
-DEFAULT_IR_COUPLING = 0.3  # vireid.data.synthetic.identity.DEFAULT_IR_COUPLING, checked equal by a test
 # Typer's rich help keeps single newlines, so each paragraph is one string and paragraphs are joined by "\n\n".
 LAYOUTS_HELP = (
     "[bold]SYSU-MM01[/bold]: [cyan]cam1..cam6/{id:04d}/{n:04d}.jpg[/cyan] (visible cameras 1, 2 indoor and 4, 5 "

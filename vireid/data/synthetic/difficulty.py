@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vireid.data.synthetic_defaults import DEFAULT_DIFFICULTY
 from vireid.errors import VireidError
-
-DEFAULT_DIFFICULTY = 0.3
 
 
 def _lerp(easy: float, hard: float, difficulty: float) -> float:

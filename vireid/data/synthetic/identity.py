@@ -23,6 +23,7 @@ import numpy as np
 
 from vireid.data.sample import Modality
 from vireid.data.synthetic.difficulty import Nuisances, nuisances
+from vireid.data.synthetic_defaults import DEFAULT_IR_COUPLING
 
 # Part labels of the rendered label map; colour and temperature tables are indexed by them.
 BACKGROUND, SKIN, HAIR, TOP, TOP_ACCENT, LOWER, LOWER_ACCENT, SHOES, BAG, HAT, OCCLUDER = range(11)
@@ -113,10 +114,6 @@ def _lightness(rgb: np.ndarray) -> float:
     return float(np.dot(rgb, (0.3, 0.59, 0.11)))
 
 
-DEFAULT_IR_COUPLING = 0.3
-"""How much a garment's infrared level follows its visible lightness (`--ir-coupling`, 0..1). 0.3: a lightness
-/ infrared correlation of about 0.3 over garments, weak as with real near-infrared dyes; the demo preset learns
-at it (Rank-1 15.1 %, 3x chance, on 100 identities: benchmarks/results/demo/report.md)."""
 _IR_DYE_STREAM = 0x1B
 """Seeds the dyes' own infrared reflectance, apart from every other draw: at coupling 1 nothing else moves."""
 
