@@ -151,6 +151,15 @@ def test_bench_and_search_on_a_missing_artifact_dir_fail_in_one_line(tmp_path: P
         assert len(result.output.strip().splitlines()) == 1, result.output
 
 
+def test_branch_choices_map_to_modalities_and_a_wrong_one_is_one_line(tmp_path: Path) -> None:
+    from vireid.bench.runner import branches
+
+    assert branches("both") == ("visible", "infrared") and branches("infrared") == ("infrared",)
+    result = CliRunner().invoke(app, ["bench", str(tmp_path), "--branch", "thermal"])
+    assert result.exit_code == 1 and "--branch must be visible, infrared or both" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 def test_parity_verdicts_follow_the_cosine_bar_and_the_retrieval_deltas(synthetic_sysu: Path) -> None:
     """Identity-clustered embeddings retrieve perfectly; a small perturbation keeps that, a large one does not."""
     import numpy as np

@@ -20,6 +20,7 @@ from vireid.bench.environment import fingerprint
 from vireid.bench.latency import measure
 from vireid.bench.parity import Embeddings, compare, embed_split, retrieval
 from vireid.data.images import load_image
+from vireid.data.sample import MODALITIES, Modality
 from vireid.errors import VireidError
 from vireid.eval.splits import EvaluationSplit, evaluation_split
 from vireid.progress import log as default_log
@@ -65,6 +66,16 @@ def _check_torch_device(device: str) -> None:
         raise VireidError(f"--device {device}: torch sees {torch.cuda.device_count()} GPU(s) here")
 
 
+def branches(choice: str) -> tuple[Modality, ...]:
+    """What `--branch` names: "visible", "infrared" or "both" (the two, visible first)."""
+    if choice == "both":
+        return MODALITIES
+    for modality in MODALITIES:
+        if choice == modality:
+            return (modality,)
+    raise VireidError(f"--branch must be visible, infrared or both, not {choice!r}")
+
+
 @dataclass(frozen=True)
 class BenchOptions:
     backends: tuple[str, ...] = ALL_BACKENDS
@@ -75,7 +86,7 @@ class BenchOptions:
     warmup: int = 3
     data: str | None = None
     run_dir: str | None = None
-    latency_modalities: tuple[str, ...] = ("visible", "infrared")
+    latency_modalities: tuple[str, ...] = MODALITIES
     threads: int | None = None
     parity: bool = True
     device: str | None = None

@@ -66,11 +66,8 @@ def bench_cli(
     Writes bench.json, bench.md and bench.png; see benchmarks/README.md for the method.
     """
     from vireid.bench.report import print_tables, write_outputs
-    from vireid.bench.runner import BenchOptions, run_bench
-    from vireid.errors import VireidError
+    from vireid.bench.runner import BenchOptions, branches, run_bench
 
-    if branch not in ("visible", "infrared", "both"):
-        raise VireidError("--branch must be visible, infrared or both")
     options = BenchOptions(
         backends=tuple(csv_list(backends, "--backends")),
         precisions=tuple(csv_list(precision, "--precision")) if precision else None,
@@ -79,7 +76,7 @@ def bench_cli(
         warmup=warmup,
         data=str(data) if data else None,
         run_dir=str(run) if run else None,
-        latency_modalities=("visible", "infrared") if branch == "both" else (branch,),
+        latency_modalities=branches(branch),
         threads=threads,
         parity=not no_parity,
         device=device,
