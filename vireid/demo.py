@@ -79,13 +79,13 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     from vireid.bench.runner import BenchOptions, run_bench
     from vireid.data.synthetic import generate
     from vireid.data.sysu import SYSUMM01
+    from vireid.deploy.repository import write_repository
+    from vireid.deploy.triton import TritonOptions
     from vireid.engine.trainer import train
     from vireid.eval.runs import evaluate_runs, write_report
     from vireid.search.engine import search
     from vireid.search.ranked_list import draw_ranked_list
     from vireid_export.branch import SearchOptions
-    from vireid_export.deploy.repository import write_repository
-    from vireid_export.deploy.triton import TritonOptions
     from vireid_export.pipeline import ExportOptions, export_run
     from vireid_runtime.backends import BACKENDS
 

@@ -16,7 +16,7 @@ from google.protobuf import text_format
 from typer.testing import CliRunner
 
 from vireid.cli.app import app
-from vireid_export.deploy.repository import check_repository
+from vireid.deploy.repository import check_repository
 from vireid_runtime import read_manifest
 
 

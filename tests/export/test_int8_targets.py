@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from vireid.deploy.triton import TritonOptions, repository_models
 from vireid.errors import VireidError
-from vireid_export.deploy.triton import TritonOptions, repository_models
 from vireid_export.int8 import flavours
 from vireid_export.pipeline import ExportOptions
 from vireid_export.precisions import graphs_for

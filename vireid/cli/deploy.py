@@ -1,6 +1,6 @@
 """`vireid deploy`: a Triton model repository or a DeepStream tracker ReID config from an artifact folder.
 
-Thin wrappers around `vireid_export.deploy`; the imports happen inside the commands so `vireid --help` stays
+Thin wrappers around `vireid.deploy`; the imports happen inside the commands so `vireid --help` stays
 instant.
 """
 
@@ -67,7 +67,7 @@ def triton_cli(
     if check is not None:
         if art_dir is not None or out is not None:
             raise VireidError("--check takes only the repository: vireid deploy triton --check REPO_DIR")
-        from vireid_export.deploy.repository import check_repository
+        from vireid.deploy.repository import check_repository
 
         problems = check_repository(check)
         for problem in problems:
@@ -78,8 +78,8 @@ def triton_cli(
         return
     if art_dir is None or out is None:
         raise VireidError("give ART_DIR and --out REPO_DIR (or --check REPO_DIR)")
-    from vireid_export.deploy.repository import write_repository
-    from vireid_export.deploy.triton import TritonOptions
+    from vireid.deploy.repository import write_repository
+    from vireid.deploy.triton import TritonOptions
 
     options = TritonOptions(
         kind=kind, count=count, queue_delay_us=queue_delay_us, tensorrt_accelerator=tensorrt_accelerator
@@ -115,7 +115,7 @@ def deepstream_cli(
     addFeatureNormalization 0 (the graph L2-normalises). A visible camera's pipeline takes the visible branch,
     an infrared camera's the infrared one.
     """
-    from vireid_export.deploy.files import write_deepstream
+    from vireid.deploy.files import write_deepstream
 
     path = write_deepstream(
         art_dir, out, branch, precision=precision, reid_type=reid_type, batch_size=batch_size, force=force

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from vireid.deploy.files import place_artifact
+from vireid.deploy.triton import ONNX_FILE, PLAN_FILE, VERSION, TritonModel, TritonOptions, config_text
+from vireid.deploy.triton import repository_models as plan_models
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_write_text, staged_folder
-from vireid_export.deploy.files import place_artifact
-from vireid_export.deploy.triton import ONNX_FILE, PLAN_FILE, VERSION, TritonModel, TritonOptions, config_text
-from vireid_export.deploy.triton import repository_models as plan_models
 from vireid_runtime.manifest import MODALITIES, Manifest, read_manifest
 
 PERF_IMAGES = 4

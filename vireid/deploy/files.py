@@ -11,8 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+from vireid.deploy.deepstream import reid_section
 from vireid.io.atomic import atomic_write_text, staged_folder
-from vireid_export.deploy.deepstream import reid_section
 from vireid_runtime.load import artifact_path
 from vireid_runtime.manifest import Artifact, read_manifest
 
