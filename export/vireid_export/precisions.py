@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vireid.errors import VireidError
 from vireid_export.branch import Maker, int8_maker, make_fp16, make_fp32
 from vireid_export.int8 import flavours
+from vireid_export.int8.flavours import Int8Flavour
 from vireid_runtime.backends import backends_for
 from vireid_runtime.manifest import PRECISIONS
 from vireid_runtime.parity import BARS, Bar
@@ -26,17 +27,32 @@ class PrecisionSpec:
     key: str
     precision: str
     """The `--precision` value that asks for it: fp32, fp16 or int8."""
-    flavour: str
     suffix: str
     made_by: str
     for_tensorrt: bool
     make: Maker
-    emulate_qdq: bool = False
-    """The gate runs its Q/DQ emulated (what a GPU computes), not through the CPU's integer kernels."""
-    base: str = ""
-    """The registry key of the graph it is made from, if any."""
-    int8_target: str = ""
-    """For an int8 graph, the target its flavour is for ("tensorrt" or "cpu", `--int8-targets`); "" otherwise."""
+    int8: Int8Flavour | None = None
+    """For an int8 graph, its flavour: the one record its base graph, its gate's arithmetic, its target and its
+    backends' flavour name come from, so that the search and the gate cannot judge different arithmetic."""
+
+    @property
+    def flavour(self) -> str:
+        return self.int8.name if self.int8 else ""
+
+    @property
+    def emulate_qdq(self) -> bool:
+        """The gate runs its Q/DQ emulated (what a GPU computes), not through the CPU's integer kernels."""
+        return self.int8.emulate_on_cpu if self.int8 else False
+
+    @property
+    def base(self) -> str:
+        """The registry key of the graph it is made from ("" for a graph made from torch)."""
+        return self.int8.base if self.int8 else ""
+
+    @property
+    def int8_target(self) -> str:
+        """For an int8 graph, the target its flavour is for ("tensorrt" or "cpu", `--int8-targets`)."""
+        return self.int8.target if self.int8 else ""
 
     @property
     def bar(self) -> Bar:
@@ -51,11 +67,22 @@ class PrecisionSpec:
         return f"{modality}{self.suffix}"
 
 
+def _int8(key: str, flavour: Int8Flavour, made_by: str) -> PrecisionSpec:
+    return PrecisionSpec(
+        key=key,
+        precision="int8",
+        suffix=f".{key}.onnx",
+        made_by=made_by,
+        for_tensorrt=flavour.target == flavours.TENSORRT.target,
+        make=int8_maker(flavour),
+        int8=flavour,
+    )
+
+
 REGISTRY: tuple[PrecisionSpec, ...] = (
     PrecisionSpec(
         key="fp32",
         precision="fp32",
-        flavour="",
         suffix=".onnx",
         made_by="the torch branch through the dynamo exporter; the reference every other graph is judged against",
         for_tensorrt=True,
@@ -64,37 +91,24 @@ REGISTRY: tuple[PrecisionSpec, ...] = (
     PrecisionSpec(
         key="fp16",
         precision="fp16",
-        flavour="",
         suffix=".fp16.onnx",
         made_by="BatchNorm folded in fp32, convolutions in fp16 except those the magnitude rule or the measured "
         "search keeps fp32; GeM, attention gates and normalisations fp32",
         for_tensorrt=True,
         make=make_fp16,
     ),
-    PrecisionSpec(
-        key="int8",
-        precision="int8",
-        flavour=flavours.TENSORRT.name,
-        suffix=".int8.onnx",
-        made_by="the fp16 graph with symmetric Q/DQ on weighted-op inputs and skip-add residuals, biases float, "
-        "calibration method and float layers chosen by measurement",
-        for_tensorrt=True,
-        make=int8_maker(flavours.TENSORRT),
-        emulate_qdq=True,
-        base="fp16",
-        int8_target=flavours.TENSORRT.target,
+    _int8(
+        "int8",
+        flavours.TENSORRT,
+        "the fp16 graph with symmetric Q/DQ on weighted-op inputs and skip-add residuals, biases float, ranges "
+        "from the screened training images and float layers chosen by measurement",
     ),
-    PrecisionSpec(
-        key="int8-cpu",
-        precision="int8",
-        flavour=flavours.CPU.name,
-        suffix=".int8-cpu.onnx",
-        made_by="the fp32 graph with u8 activations and 7-bit s8 per-channel weights (ONNX Runtime's CPU "
-        "kernels), calibration method and float layers chosen by measurement",
-        for_tensorrt=False,
-        make=int8_maker(flavours.CPU),
-        base="fp32",
-        int8_target=flavours.CPU.target,
+    _int8(
+        "int8-cpu",
+        flavours.CPU,
+        "the fp32 graph with u8 activations and s8 per-channel weights (7 bits on CPUs without VNNI) for ONNX "
+        "Runtime's and OpenVINO's integer kernels, ranges from the screened training images and float layers "
+        "chosen by measurement",
     ),
 )
 
