@@ -17,45 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
 from vireid.io.rundir import load_config
 from vireid_export.images import gather_images
 from vireid_export.int8.calibration import float32_twin
 from vireid_export.int8.quantize import prepare
-from vireid_export.ort_cpu import cpu_session
-from vireid_runtime.manifest import INPUT_NAME, read_manifest
-
-
-def activation_ranges(model: onnx.ModelProto) -> dict[str, float]:
-    """Per tensor an activation QuantizeLinear reads: the largest magnitude it represents."""
-    constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    constants.update(
-        {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in model.graph.node if n.op_type == "Constant"}
-    )
-    ranges = {}
-    for node in model.graph.node:
-        if node.op_type != "QuantizeLinear" or node.input[0] in constants:
-            continue
-        scale = constants.get(node.input[1])
-        zero = constants.get(node.input[2]) if len(node.input) > 2 else None
-        if scale is None or scale.size != 1:
-            continue
-        unsigned = zero is not None and zero.dtype == np.uint8
-        ranges[node.input[0]] = float(scale) * ((255 - int(zero)) if unsigned else 127)
-    return ranges
-
-
-def per_image_max(model: onnx.ModelProto, names: list[str], images: np.ndarray) -> np.ndarray:
-    """images x tensors: each tensor's largest magnitude per image."""
-    for name in names:
-        model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
-    session = cpu_session(model)
-    rows = []
-    for start in range(0, len(images), 16):
-        values = session.run(names, {INPUT_NAME: images[start : start + 16]})  # type: ignore[attr-defined]
-        rows.append(np.stack([np.abs(v).reshape(len(v), -1).max(axis=1) for v in values], axis=1))
-    return np.concatenate(rows)
+from vireid_export.int8.ranges import activation_ranges, tensor_maxima
+from vireid_runtime.manifest import read_manifest
 
 
 def main() -> None:
@@ -87,8 +55,8 @@ def main() -> None:
     produced = {output for node in twin.graph.node for output in node.output}
     names = [name for name in ranges if name in produced]
     limits = np.array([ranges[name] for name in names])
-    training = per_image_max(twin, names, images.training) / limits
-    evaluation = per_image_max(twin, names, images.parity) / limits
+    training = tensor_maxima(twin, names, images.training) / limits
+    evaluation = tensor_maxima(twin, names, images.parity) / limits
     order = np.argsort(-evaluation.max(axis=0))[: args.top]
     print(f"{args.modality}.{args.graph}.onnx: {len(names)} activation ranges; value / range above 1 is clipped")
     print(f"({len(images.training)} screened training images, {len(images.parity)} evaluation images)\n")

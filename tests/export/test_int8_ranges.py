@@ -13,33 +13,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from onnx import numpy_helper
 
 from tests.helpers import TINY_HEIGHT, TINY_WIDTH, randomise_batchnorm, tiny_model_config
 from vireid.models import build_model
 from vireid_export.int8.flavours import CPU
+from vireid_export.int8.ranges import activation_ranges, tensor_maxima
 from vireid_export.int8.search import Int8Job, quantize_branch
 from vireid_export.onnx_graph import export_onnx
 from vireid_export.ort_cpu import cpu_session, session_embed
-from vireid_runtime.manifest import INPUT_NAME
 from vireid_runtime.parity import Bar
-
-
-def _first_range(model: onnx.ModelProto) -> tuple[str, float]:
-    """The tensor the first activation Q reads (the normalised image, before the stem convolution) and the
-    largest value that Q represents (u8: scale x (255 - zero point))."""
-    constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    node = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] not in constants)
-    scale, zero = float(constants[node.input[1]]), int(constants[node.input[2]])
-    return node.input[0], scale * (255 - zero)
-
-
-def _per_image_max(fp32: Path, tensor: str, images: np.ndarray) -> np.ndarray:
-    model = onnx.load(fp32)
-    model.graph.output.append(onnx.helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, None))
-    session = cpu_session(model)
-    values = session.run([tensor], {INPUT_NAME: images})[0]
-    return values.reshape(len(images), -1).max(axis=1)
 
 
 def test_the_ranges_reach_the_brightest_screened_image_outside_the_pool(tmp_path: Path) -> None:
@@ -64,8 +46,8 @@ def test_the_ranges_reach_the_brightest_screened_image_outside_the_pool(tmp_path
     )
     quantized, plan = quantize_branch(job)
     assert plan.calibration == "minmax" and not plan.kept
-    tensor, reach = _first_range(quantized)
-    highest = _per_image_max(fp32, tensor, training)
+    tensor, reach = next(iter(activation_ranges(quantized).items()))  # the normalised image, before the stem
+    highest = tensor_maxima(onnx.load(fp32), [tensor], training)[:, 0]
     assert int(np.argmax(highest)) == len(training) - 1
     assert reach >= highest[-1] * 0.999, "the brightest screened image is not clipped"
     assert reach > highest[pool].max() * 1.5, "the range is wider than the pool alone would give"
