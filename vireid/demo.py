@@ -83,8 +83,8 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     from vireid.deploy.triton import TritonOptions
     from vireid.engine.trainer import train
     from vireid.eval.runs import evaluate_runs, write_report
+    from vireid.gallery.ranked_list import draw_ranked_list
     from vireid.search.engine import search
-    from vireid.search.ranked_list import draw_ranked_list
     from vireid_export.branch import SearchOptions
     from vireid_export.pipeline import ExportOptions, export_run
     from vireid_runtime.backends import BACKENDS
@@ -150,7 +150,11 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
             artifacts, query.path, out / "gallery.txt", top_k=8, backend="auto", cache_dir=out / "search-cache"
         )
         draw_ranked_list(result.query, result.query_id, result.ranked, out / "ranked.png")
-        return {"query": query.path, "hit_at_1": result.ranked[0][2] == result.query_id, "choice": result.choice}
+        return {
+            "query": query.path,
+            "hit_at_1": result.ranked[0].crop.identity == result.query_id,
+            "choice": result.choice,
+        }
 
     ranked = steps.run("search: a ranked list through the runtime", ranked_list)
     triton = steps.run(

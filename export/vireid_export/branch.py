@@ -46,6 +46,9 @@ class SearchOptions:
     """int8: the pool's worst images the layers are ranked on, in one run."""
     methods: tuple[CalibrationMethod, ...] = ()
     """int8 calibration methods to try; empty means the default set."""
+    compare_placements: bool = defaults.COMPARE_PLACEMENTS
+    """CPU int8: when the first placement keeps costly layers in float, search the flavour's other Q/DQ
+    placement too and ship the faster graph (timed side by side on this CPU)."""
 
 
 @dataclass
@@ -119,7 +122,7 @@ def int8_maker(flavour: Int8Flavour) -> Maker:
             f"screened training images, {len(images.pool_rows)} pool images"
         )
         quantized, plan = _search(job, base, flavour, bar)
-        if flavour.fallback is not None and keeps_costly_layers(plan):
+        if job.search.compare_placements and flavour.fallback is not None and keeps_costly_layers(plan):
             quantized, plan = _faster(job, base, flavour.fallback, bar, (quantized, plan))
         with atomic_path(out) as tmp:
             onnx.save(quantized, os.fspath(tmp))

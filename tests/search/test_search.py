@@ -11,9 +11,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from vireid.cli.app import app
+from vireid.data.layout import identity_of
 from vireid.data.sysu import SYSUMM01
 from vireid.search.engine import search
-from vireid.search.gallery import identity_of
 
 
 def _gallery_list(data: Path, tmp_path: Path) -> Path:
@@ -32,7 +32,7 @@ def test_search_finds_the_query_identity_at_rank_one(demo_export: Path, syntheti
     for sample in queries.values():
         result = search(demo_export, sample.path, gallery, top_k=5, cache_dir=tmp_path / "cache")
         assert result.query_id == sample.pid and len(result.ranked) == 5
-        hits += result.ranked[0][2] == sample.pid
+        hits += result.ranked[0].crop.identity == sample.pid
     assert hits > len(queries) / 2, f"{hits} of {len(queries)} queries found their identity at rank 1"
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vireid import __version__
-from vireid.cli import bench, data, demo, deploy, eval, export, search, train
+from vireid.cli import bench, data, demo, deploy, eval, export, gallery, search, train
 from vireid.cli.common import reflow
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(deploy.app, name="deploy")
 app.command("demo", help=reflow(demo.demo_cli.__doc__))(demo.demo_cli)
 app.command("search", help=reflow(search.search_cli.__doc__))(search.search_cli)
+app.add_typer(gallery.app, name="gallery")
 
 
 def main() -> None:

@@ -49,8 +49,8 @@ def search_cli(
     and mismatches red. Gallery embeddings are cached by file content: a second query over the same gallery
     embeds only the query.
     """
+    from vireid.gallery.ranked_list import draw_ranked_list
     from vireid.search.engine import search
-    from vireid.search.ranked_list import draw_ranked_list
 
     result = search(
         art_dir,
@@ -71,7 +71,8 @@ def search_cli(
         + f") against {result.gallery_size} {result.modalities[1]} images "
         f"({result.cache_hits} cached, {result.cache_misses} embedded)"
     )
-    for rank, (path, score, identity) in enumerate(result.ranked, start=1):
+    for rank, match in enumerate(result.ranked, start=1):
+        path, score, identity = match.crop.path, match.score, match.crop.identity if match.crop.identity >= 0 else None
         mark = ""
         if identity is not None and result.query_id is not None:
             mark = "  match" if identity == result.query_id else ""

@@ -9,6 +9,7 @@ mistake: passing the folder that the archive was extracted into).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -50,3 +51,17 @@ def detect_layout(root: str | os.PathLike[str]) -> Layout:
         "exp/test_id.txt) nor a RegDB tree (expected Visible/, Thermal/ and idx/train_visible_1.txt .. "
         f"idx/test_thermal_10.txt){hint}"
     )
+
+
+_SYSU = re.compile(r"(?:^|/)cam([1-6])/(\d{4})/[^/]+$")
+_REGDB = re.compile(r"(?:^|/)(Visible|Thermal)/(\d+)/[^/]+$")
+
+
+def identity_of(path: str | Path) -> int | None:
+    """The identity encoded in a SYSU-MM01 or RegDB path, or None."""
+    text = Path(path).as_posix()
+    for pattern in (_SYSU, _REGDB):
+        match = pattern.search(text)
+        if match:
+            return int(match.group(2))
+    return None

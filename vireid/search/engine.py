@@ -1,4 +1,8 @@
-"""Search as an importable function: embed the query and the (cached) gallery, rank by cosine."""
+"""Search as an importable function: embed the query and the (cached) gallery, rank by cosine.
+
+A flat gallery over a folder: the folder's embeddings come from a content-keyed cache rather than a stored
+gallery, and the ranking is the gallery's one exact ranking (`vireid.gallery.ranking`), so `vireid search`
+and `vireid gallery search` cannot rank differently."""
 
 from __future__ import annotations
 
@@ -8,25 +12,21 @@ from pathlib import Path
 import numpy as np
 
 from vireid.data.images import load_image
-from vireid.data.sample import Modality
+from vireid.data.layout import identity_of
 from vireid.errors import VireidError
+from vireid.gallery.ranking import exact_top_k
+from vireid.gallery.records import Crop, Match
+from vireid.gallery.store import require_modality
 from vireid.search.cache import EmbeddingCache, content_key, default_cache_dir
-from vireid.search.gallery import gallery_files, identity_of
-
-
-def _modality(value: str, option: str) -> Modality:
-    if value == "visible":
-        return "visible"
-    if value == "infrared":
-        return "infrared"
-    raise VireidError(f"{option} must be visible or infrared, got {value!r}")
+from vireid.search.gallery import gallery_files
 
 
 @dataclass
 class SearchResult:
     query: Path
     query_id: int | None
-    ranked: list[tuple[Path, float, int | None]]
+    ranked: list[Match]
+    """Best first; each crop's identity is -1 where its path does not say it."""
     gallery_size: int
     cache_hits: int
     cache_misses: int
@@ -50,8 +50,8 @@ def search(
 ) -> SearchResult:
     from vireid_runtime import RuntimeUserError, load_embedder
 
-    query_kind = _modality(query_modality, "--query-modality")
-    gallery_kind = _modality(
+    query_kind = require_modality(query_modality, "--query-modality")
+    gallery_kind = require_modality(
         gallery_modality or ("visible" if query_kind == "infrared" else "infrared"), "--gallery-modality"
     )
     if top_k < 1:
@@ -91,9 +91,17 @@ def search(
         if missing:
             cache.save()
     matrix = np.stack([f for f in found if f is not None])
-    scores = matrix @ query_feature
-    order = np.argsort(-scores, kind="stable")[:top_k]
-    ranked = [(files[i], float(scores[i]), identity_of(files[i])) for i in order]
+    scores, rows = exact_top_k(matrix, query_feature[None], min(top_k, len(files)))
+    ranked = [
+        Match(int(i), float(score), Crop(keys[i], str(files[i]), gallery_kind, identity=_identity(files[i])))
+        for score, i in zip(scores[0], rows[0], strict=True)
+        if i >= 0
+    ]
     return SearchResult(
         query, identity_of(query), ranked, len(files), cache.hits, cache.misses, (query_kind, gallery_kind), choice
     )
+
+
+def _identity(path: Path) -> int:
+    found = identity_of(path)
+    return -1 if found is None else found

@@ -7,24 +7,10 @@ When paths follow a known layout, the identity is read from them — SYSU-MM01 `
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from vireid.data.sample import IMAGE_SUFFIXES, image_files
 from vireid.errors import VireidError
-
-_SYSU = re.compile(r"(?:^|/)cam([1-6])/(\d{4})/[^/]+$")
-_REGDB = re.compile(r"(?:^|/)(Visible|Thermal)/(\d+)/[^/]+$")
-
-
-def identity_of(path: str | Path) -> int | None:
-    """The identity encoded in a SYSU-MM01 or RegDB path, or None."""
-    text = Path(path).as_posix()
-    for pattern in (_SYSU, _REGDB):
-        match = pattern.search(text)
-        if match:
-            return int(match.group(2))
-    return None
 
 
 def gallery_files(source: str | Path) -> list[Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from vireid.gallery.records import Match
 from vireid.io.atomic import atomic_write_bytes
 
 TILE_H, TILE_W, BORDER, GAP, CAPTION = 128, 64, 4, 8, 28
@@ -30,15 +31,12 @@ def _tile(path: Path, colour: tuple[int, int, int], caption: str) -> Image.Image
     return tile
 
 
-def draw_ranked_list(
-    query: Path,
-    query_id: int | None,
-    results: Sequence[tuple[Path, float, int | None]],
-    out: Path,
-) -> None:
-    """results: (path, cosine score, identity or None) in rank order."""
+def draw_ranked_list(query: Path, query_id: int | None, matches: Sequence[Match], out: Path) -> None:
+    """The query and its matches in rank order (a crop's identity -1 means unknown)."""
     tiles = [_tile(query, BLUE, f"query\nid {query_id}" if query_id is not None else "query")]
-    for rank, (path, score, identity) in enumerate(results, start=1):
+    for rank, match in enumerate(matches, start=1):
+        path, score = Path(match.crop.path), match.score
+        identity = match.crop.identity if match.crop.identity >= 0 else None
         known = query_id is not None and identity is not None
         colour = (GREEN if identity == query_id else RED) if known else GREY
         label = f"#{rank} {score:.3f}" + (f"\nid {identity}" if identity is not None else "")

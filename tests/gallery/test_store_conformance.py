@@ -1,0 +1,133 @@
+"""One conformance suite over both gallery stores: FAISS (flat, and IVF at nprobe = nlist) and milvus-lite.
+
+Each store must answer exactly what brute force over the same vectors answers (numpy, written here), with and
+without filters, keep the same image once, remove what it is asked to, read back the same after reopening,
+and refuse vectors of another export in one line."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vireid.errors import VireidError
+from vireid.gallery.records import Crop, CropFilter, Fingerprint
+from vireid.gallery.store import GalleryStore, open_store
+
+DIM = 16
+STORES = {
+    "faiss-flat": ("gallery", None),
+    "faiss-ivf-exact": ("gallery", "ivf-flat:nlist=8,nprobe=8"),
+    "milvus-lite": ("gallery.db", None),
+}
+
+
+def _data(n: int = 400) -> tuple[list[Crop], np.ndarray]:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(n, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    crops = [
+        Crop(hashlib.sha256(f"{i}".encode()).hexdigest(), f"/crops/{i}.jpg", "visible" if i % 2 else "infrared",
+             f"cam{i % 5}", 1000 + i, i // 7, i % 20)
+        for i in range(n)
+    ]
+    return crops, vectors
+
+
+FINGERPRINT = Fingerprint("a" * 64, "b" * 64, DIM)
+
+
+@pytest.fixture(params=list(STORES))
+def filled(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None, list[Crop], np.ndarray]:
+    name, index = STORES[request.param]
+    location = str(tmp_path / name)
+    crops, vectors = _data()
+    store = open_store(location, create=True, index=index)
+    store.set_fingerprint(FINGERPRINT)
+    store.add(crops[:300], vectors[:300])
+    store.add(crops[300:], vectors[300:])
+    store.finish()
+    store.close()
+    return location, index, crops, vectors
+
+
+def _brute(crops: list[Crop], vectors: np.ndarray, query: np.ndarray, k: int, where: CropFilter) -> list[str]:
+    rows = [i for i, c in enumerate(crops) if c.modality == "visible" and where.allows(-1, c)]
+    scores = vectors[rows] @ query
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [crops[rows[i]].content for i in order]
+
+
+def _open(location: str) -> GalleryStore:
+    return open_store(location, writable=True)
+
+
+def test_search_equals_exact_search(filled: tuple[str, str | None, list[Crop], np.ndarray]) -> None:
+    location, _, crops, vectors = filled
+    store = _open(location)
+    queries = vectors[:6:2]  # infrared crops, searched in the visible partition
+    for query, found, exact in zip(queries, store.search("visible", queries, 10, CropFilter()),
+                                   store.exact_search("visible", queries, 10, CropFilter()), strict=True):
+        assert [m.crop.content for m in found] == _brute(crops, vectors, query, 10, CropFilter())
+        assert [m.id for m in found] == [m.id for m in exact]
+        expected = np.sort(vectors[[int(m.crop.path.split("/")[-1][:-4]) for m in found]] @ query)[::-1]
+        np.testing.assert_allclose([m.score for m in found], expected, atol=1e-5)
+        assert all(m.crop.modality == "visible" for m in found)
+    store.close()
+
+
+def test_a_filtered_search_returns_only_allowed_crops_and_equals_exact_search_over_them(
+    filled: tuple[str, str | None, list[Crop], np.ndarray],
+) -> None:
+    location, _, crops, vectors = filled
+    store = _open(location)
+    where = CropFilter(cameras=("cam1", "cam3"), since=1050, until=1300)
+    found = store.search("visible", vectors[:1], 8, where)[0]
+    assert found and all(m.crop.camera in ("cam1", "cam3") and 1050 <= m.crop.time <= 1300 for m in found)
+    assert [m.crop.content for m in found] == _brute(crops, vectors, vectors[0], 8, where)
+    assert store.search("visible", vectors[:1], 8, CropFilter(cameras=("nowhere",)))[0] == []
+    store.close()
+
+
+def test_the_same_image_is_known_and_remove_takes_crops_out(
+    filled: tuple[str, str | None, list[Crop], np.ndarray],
+) -> None:
+    location, _, crops, vectors = filled
+    store = _open(location)
+    assert store.known([c.content for c in crops[:5]] + ["f" * 64]) == {c.content for c in crops[:5]}
+    before = store.info().crops
+    assert store.remove(CropFilter(cameras=("cam1",))) == sum(c.camera == "cam1" for c in crops)
+    found = store.search("visible", vectors[:4], 20, CropFilter())
+    assert all(m.crop.camera != "cam1" for row in found for m in row)
+    gid = found[0][0].id
+    assert store.remove(CropFilter(ids=(gid,))) == 1
+    assert gid not in {m.id for m in store.search("visible", vectors[:1], 20, CropFilter())[0]}
+    assert store.info().crops == before - sum(c.camera == "cam1" for c in crops) - 1
+    with pytest.raises(VireidError, match="never empties"):
+        store.remove(CropFilter())
+    store.close()
+
+
+def test_a_gallery_reads_back_the_same_after_reopening(filled: tuple[str, str | None, list[Crop], np.ndarray]) -> None:
+    location, _, _, vectors = filled
+    store = _open(location)
+    first = [[(m.id, m.score) for m in row] for row in store.search("visible", vectors[:3], 5, CropFilter())]
+    info = store.info()
+    store.close()
+    again = open_store(location)  # read-only: FAISS maps its indexes
+    assert [[(m.id, m.score) for m in row] for row in again.search("visible", vectors[:3], 5, CropFilter())] == first
+    assert again.info().partitions == info.partitions and again.fingerprint == FINGERPRINT
+    again.close()
+
+
+def test_vectors_of_another_export_are_refused_in_one_line(
+    filled: tuple[str, str | None, list[Crop], np.ndarray],
+) -> None:
+    location, _, _, _ = filled
+    store = _open(location)
+    with pytest.raises(VireidError, match="belongs to another export") as refused:
+        store.set_fingerprint(Fingerprint("c" * 64, "b" * 64, DIM))
+    assert "\n" not in str(refused.value) and "aaaaaaaaaaaa" in str(refused.value) and "cccccccccccc" in str(refused.value)
+    store.close()

@@ -1,0 +1,98 @@
+"""Which FAISS index a partition uses, by its size, and the `--index` spellings that override the choice.
+
+- up to `FLAT_MAX` crops: `flat`, exact search over the raw vectors (no index file at all);
+- above it: `ivf-sq8`, an inverted file over 8-bit scalar-quantised codes (a quarter of the raw vectors'
+  memory), whose candidates (`rescore` x k of them) are re-scored exactly from the memory-mapped raw vectors,
+  so quantisation can reorder candidates but never the answer's scores;
+- `ivf-flat` (codes = raw vectors; exact at nprobe = nlist) and `ivf-pq` (M-byte codes where memory is short)
+  are there to be asked for.
+`nprobe` starts at `default_nprobe`; `vireid gallery eval` measures recall against exact search and sets it.
+The figures behind the defaults are in `benchmarks/results/gallery/` (`benchmarks/gallery_scale.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from vireid.errors import VireidError
+
+FLAT_MAX = 50_000
+"""Crops per partition searched exactly. At dimension 768 a flat query reads 3 KB per crop: 150 MB here."""
+KINDS = ("flat", "ivf-flat", "ivf-sq8", "ivf-pq")
+RESCORE = 4
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    kind: str = "flat"
+    nlist: int = 0
+    nprobe: int = 0
+    rescore: int = RESCORE
+    pq_m: int = 0
+
+    @property
+    def is_ivf(self) -> bool:
+        return self.kind != "flat"
+
+    def factory(self, dim: int) -> str:
+        """The `faiss.index_factory` string of this spec at dimension `dim`."""
+        codes = {"ivf-flat": "Flat", "ivf-sq8": "SQ8", "ivf-pq": f"PQ{self.pq_m or pq_bytes(dim)}x8"}[self.kind]
+        return f"IVF{self.nlist},{codes}"
+
+    def describe(self) -> str:
+        if not self.is_ivf:
+            return "flat (exact)"
+        text = f"{self.kind} nlist={self.nlist} nprobe={self.nprobe} rescore={self.rescore}x"
+        return text + (f" m={self.pq_m}" if self.kind == "ivf-pq" else "")
+
+    def text(self) -> str:
+        """The spelling `parse` reads back (stored in the catalogue)."""
+        if not self.is_ivf:
+            return "flat"
+        return f"{self.kind}:nlist={self.nlist},nprobe={self.nprobe},rescore={self.rescore},m={self.pq_m}"
+
+
+def default_nlist(crops: int) -> int:
+    """About 4 sqrt(n) lists, a power of two, at least 64 (FAISS's guideline for millions of vectors)."""
+    return max(64, 2 ** round(math.log2(4 * math.sqrt(max(crops, 1)))))
+
+
+def default_nprobe(nlist: int) -> int:
+    return max(8, nlist // 64)
+
+
+def pq_bytes(dim: int) -> int:
+    """PQ sub-quantisers: one byte per 8 dimensions, and a divisor of `dim`."""
+    m = max(1, dim // 8)
+    while dim % m:
+        m -= 1
+    return m
+
+
+def choose(crops: int, override: IndexSpec | None = None) -> IndexSpec:
+    """The spec for a partition of `crops` crops: `override` where given (its zero fields filled in)."""
+    spec = override or (IndexSpec("flat") if crops <= FLAT_MAX else IndexSpec("ivf-sq8"))
+    if spec.is_ivf:
+        nlist = spec.nlist or default_nlist(crops)
+        spec = replace(spec, nlist=nlist, nprobe=spec.nprobe or default_nprobe(nlist))
+    return spec
+
+
+def parse(text: str) -> IndexSpec:
+    """`flat`, `ivf-sq8`, or with settings: `ivf-sq8:nlist=1024,nprobe=32,rescore=4` (`m=` for ivf-pq)."""
+    kind, _, settings = text.strip().partition(":")
+    if kind not in KINDS:
+        raise VireidError(f"--index must be one of {', '.join(KINDS)} (optionally kind:nlist=N,nprobe=N), got {text!r}")
+    values: dict[str, int] = {}
+    for item in filter(None, settings.split(",")):
+        key, _, value = item.partition("=")
+        if key not in ("nlist", "nprobe", "rescore", "m") or not value.isdigit():
+            raise VireidError(f"--index setting {item!r} is not nlist=N, nprobe=N, rescore=N or m=N")
+        values[key] = int(value)
+    spec = IndexSpec(
+        kind, values.get("nlist", 0), values.get("nprobe", 0), values.get("rescore", RESCORE), values.get("m", 0)
+    )
+    if spec.rescore < 1 or (spec.nlist and spec.nprobe > spec.nlist):
+        raise VireidError(f"--index {text!r}: rescore must be >= 1 and nprobe <= nlist")
+    return spec

@@ -1,0 +1,69 @@
+"""Exact top-k by inner product over stored rows: the one exact ranking every gallery path ends in.
+
+`vireid search` (a flat gallery over a folder), flat partitions, the candidates an IVF index proposes, the
+crops an index has not folded in yet, and `gallery eval`'s reference all rank here, through FAISS's brute-force
+`knn`, in chunks so that a memory-mapped partition of millions of rows is never copied whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHUNK_ROWS = 65_536
+
+
+def exact_top_k(
+    matrix: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and row numbers (both Q x k, best first; row -1 / score -inf past the end) of the `k` rows of
+    `matrix` (N x D, may be a memmap) with the largest inner product with each query, among `rows` (all if None).
+    Ties keep the lower row first, as a stable argsort would."""
+    import faiss
+
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    candidates = np.arange(len(matrix)) if rows is None else np.asarray(rows, dtype=np.int64)
+    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_rows = np.full((len(queries), 0), -1, dtype=np.int64)
+    for start in range(0, len(candidates), CHUNK_ROWS):
+        chunk = candidates[start : start + CHUNK_ROWS]
+        vectors = np.ascontiguousarray(matrix[chunk], dtype=np.float32)
+        scores, local = faiss.knn(queries, vectors, min(k, len(chunk)), metric=faiss.METRIC_INNER_PRODUCT)
+        scores = np.where(local >= 0, scores, -np.inf).astype(np.float32)
+        best_scores = np.concatenate([best_scores, scores], axis=1)
+        best_rows = np.concatenate([best_rows, np.where(local >= 0, chunk[np.maximum(local, 0)], -1)], axis=1)
+        best_scores, best_rows = _keep_best(best_scores, best_rows, k)
+    return _padded(best_scores, best_rows, k)
+
+
+def rescore(matrix: np.ndarray, queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact scores of each query's candidate rows (Q x C, -1 for none) from the raw vectors; the best `k`."""
+    scores = np.full(candidates.shape, -np.inf, dtype=np.float32)
+    for q, row in enumerate(candidates):
+        valid = row >= 0
+        if valid.any():
+            scores[q, valid] = np.asarray(matrix[row[valid]], dtype=np.float32) @ queries[q]
+    return _padded(*_keep_best(scores, np.where(np.isfinite(scores), candidates, -1), k), k)
+
+
+def merge(
+    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best `k` of two (scores, rows) results over disjoint rows."""
+    scores = np.concatenate([first[0], second[0]], axis=1)
+    rows = np.concatenate([first[1], second[1]], axis=1)
+    return _padded(*_keep_best(scores, rows, k), k)
+
+
+def _keep_best(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    # Highest score first, then lowest row: lexsort sorts by the last key first.
+    order = np.lexsort((np.where(rows < 0, np.iinfo(np.int64).max, rows), -scores), axis=1)[:, :k]
+    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(rows, order, axis=1)
+
+
+def _padded(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    missing = k - scores.shape[1]
+    if missing > 0:
+        scores = np.pad(scores, ((0, 0), (0, missing)), constant_values=-np.inf)
+        rows = np.pad(rows, ((0, 0), (0, missing)), constant_values=-1)
+    rows = np.where(np.isfinite(scores), rows, -1)
+    return scores, rows

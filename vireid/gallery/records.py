@@ -1,0 +1,109 @@
+"""The records a gallery hands across layers: crops, matches, filters, its fingerprint and its description."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vireid.data.sample import Modality
+from vireid.errors import VireidError
+
+GALLERY_FORMAT = "vireid-gallery/1"
+
+
+@dataclass(frozen=True)
+class Crop:
+    """One person crop as the gallery stores it (the vector travels beside it)."""
+
+    content: str
+    """SHA-256 of the image file: the same image is never stored twice."""
+    path: str
+    modality: Modality
+    camera: str = ""
+    time: int = 0
+    """Capture time, seconds since the epoch (0 when unknown)."""
+    track: int = -1
+    """Tracker id (-1 when unknown)."""
+    identity: int = -1
+    """Identity label where the dataset layout says it (-1 otherwise); used by `gallery eval` only."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked answer: the stored crop, its gallery id and its cosine score to the query."""
+
+    id: int
+    score: float
+    crop: Crop
+
+
+@dataclass(frozen=True)
+class CropFilter:
+    """Which crops a search or a removal may touch. Empty fields allow everything."""
+
+    cameras: tuple[str, ...] = ()
+    since: int | None = None
+    until: int | None = None
+    ids: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise VireidError(f"--since {self.since} is after --until {self.until}")
+
+    @property
+    def empty(self) -> bool:
+        return not self.cameras and self.since is None and self.until is None and not self.ids
+
+    def allows(self, gallery_id: int, crop: Crop) -> bool:
+        """The filter's meaning, stated once in Python; the stores' SQL and Milvus expressions must agree."""
+        return (
+            (not self.cameras or crop.camera in self.cameras)
+            and (self.since is None or crop.time >= self.since)
+            and (self.until is None or crop.time <= self.until)
+            and (not self.ids or gallery_id in self.ids)
+        )
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The export a gallery's vectors come from: each branch's fp32 graph hash (every precision of a branch is
+    certified against it), the dimension and the normalisation. Queries from another export are refused."""
+
+    visible: str
+    infrared: str
+    dim: int
+    normalisation: str = "l2"
+
+    def of(self, modality: Modality) -> str:
+        return self.visible if modality == "visible" else self.infrared
+
+    def require_same(self, other: Fingerprint, where: str) -> None:
+        if self != other:
+            raise VireidError(
+                f"{where} belongs to another export: the gallery holds vectors of visible {self.visible[:12]} / "
+                f"infrared {self.infrared[:12]} (dim {self.dim}), the artifacts are visible {other.visible[:12]} / "
+                f"infrared {other.infrared[:12]} (dim {other.dim}); use the gallery's own export or a new gallery"
+            )
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    modality: Modality
+    crops: int
+    index: str
+    """The index type and its settings, e.g. "flat" or "ivf-sq8 nlist=4096 nprobe=32 rescore=4x"."""
+    pending: int = 0
+    """Crops committed but not yet in the index (searched exactly until the next `add` folds them in)."""
+    disk_bytes: int = 0
+    memory_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class GalleryInfo:
+    store: str
+    location: str
+    fingerprint: Fingerprint | None
+    partitions: tuple[PartitionInfo, ...] = field(default_factory=tuple)
+
+    @property
+    def crops(self) -> int:
+        return sum(p.crops for p in self.partitions)
