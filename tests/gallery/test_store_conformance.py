@@ -29,8 +29,15 @@ def _data(n: int = 400) -> tuple[list[Crop], np.ndarray]:
     vectors = rng.normal(size=(n, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     crops = [
-        Crop(hashlib.sha256(f"{i}".encode()).hexdigest(), f"/crops/{i}.jpg", "visible" if i % 2 else "infrared",
-             f"cam{i % 5}", 1000 + i, i // 7, i % 20)
+        Crop(
+            hashlib.sha256(f"{i}".encode()).hexdigest(),
+            f"/crops/{i}.jpg",
+            "visible" if i % 2 else "infrared",
+            f"cam{i % 5}",
+            1000 + i,
+            i // 7,
+            i % 20,
+        )
         for i in range(n)
     ]
     return crops, vectors
@@ -68,8 +75,12 @@ def test_search_equals_exact_search(filled: tuple[str, str | None, list[Crop], n
     location, _, crops, vectors = filled
     store = _open(location)
     queries = vectors[:6:2]  # infrared crops, searched in the visible partition
-    for query, found, exact in zip(queries, store.search("visible", queries, 10, CropFilter()),
-                                   store.exact_search("visible", queries, 10, CropFilter()), strict=True):
+    for query, found, exact in zip(
+        queries,
+        store.search("visible", queries, 10, CropFilter()),
+        store.exact_search("visible", queries, 10, CropFilter()),
+        strict=True,
+    ):
         assert [m.crop.content for m in found] == _brute(crops, vectors, query, 10, CropFilter())
         assert [m.id for m in found] == [m.id for m in exact]
         expected = np.sort(vectors[[int(m.crop.path.split("/")[-1][:-4]) for m in found]] @ query)[::-1]
@@ -129,5 +140,7 @@ def test_vectors_of_another_export_are_refused_in_one_line(
     store = _open(location)
     with pytest.raises(VireidError, match="belongs to another export") as refused:
         store.set_fingerprint(Fingerprint("c" * 64, "b" * 64, DIM))
-    assert "\n" not in str(refused.value) and "aaaaaaaaaaaa" in str(refused.value) and "cccccccccccc" in str(refused.value)
+    assert (
+        "\n" not in str(refused.value) and "aaaaaaaaaaaa" in str(refused.value) and "cccccccccccc" in str(refused.value)
+    )
     store.close()

@@ -23,7 +23,10 @@ app = typer.Typer(
 )
 GalleryArg = Annotated[
     str,
-    typer.Argument(help="A folder (FAISS + SQLite), a milvus-lite path ending in .db, or milvus://HOST:PORT[/name]."),
+    typer.Argument(
+        help="A folder (FAISS + SQLite), a milvus-lite path ending in .db, or milvus://HOST:PORT "
+        "(optionally /COLLECTION)."
+    ),
 ]
 ArtDirArg = Annotated[Path, typer.Argument(help="Artifact directory written by `vireid export`.")]
 Backend = Annotated[str, typer.Option("--backend", help=BACKEND_HELP)]
