@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vireid.config import load_run_config, replace
+from vireid.demo_gallery import GalleryShowcase, gallery_section, gallery_showcase
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_write_text
 from vireid.progress import log as default_log
@@ -27,7 +28,20 @@ if TYPE_CHECKING:
     from vireid_export.int8.calibration import CalibrationMethod
     from vireid_runtime.bench_result import BenchResult
 
-OWNED = ("data", "run", "artifacts", "bench", "search-cache", "triton", "ranked.png", "gallery.txt", "report.md")
+OWNED = (
+    "data",
+    "run",
+    "artifacts",
+    "bench",
+    "search-cache",
+    "triton",
+    "ranked.png",
+    "gallery.txt",
+    "gallery",
+    "gallery.db",
+    "gallery.png",
+    "report.md",
+)
 """What a demo writes (and `--force` replaces); "bench" is where older versions wrote the bench."""
 
 
@@ -78,13 +92,10 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     from vireid.bench.report import write_outputs
     from vireid.bench.runner import BenchOptions, run_bench
     from vireid.data.synthetic import generate
-    from vireid.data.sysu import SYSUMM01
     from vireid.deploy.repository import write_repository
     from vireid.deploy.triton import TritonOptions
     from vireid.engine.trainer import train
     from vireid.eval.runs import evaluate_runs, write_report
-    from vireid.gallery.ranked_list import draw_ranked_list
-    from vireid.search.engine import search
     from vireid_export.branch import SearchOptions
     from vireid_export.pipeline import ExportOptions, export_run
     from vireid_runtime.backends import BACKENDS
@@ -141,22 +152,11 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
     )
     write_outputs(bench, artifacts)  # where `vireid bench` writes it, and where backend="auto" reads it
 
-    def ranked_list() -> dict[str, Any]:
-        sysu = SYSUMM01(data)
-        gallery = sysu.gallery("all", 0, 1)
-        atomic_write_text(out / "gallery.txt", "".join(f"{s.path}\n" for s in gallery))
-        query = sysu.query("all")[0]
-        result = search(
-            artifacts, query.path, out / "gallery.txt", top_k=8, backend="auto", cache_dir=out / "search-cache"
-        )
-        draw_ranked_list(result.query, result.query_id, result.ranked, out / "ranked.png")
-        return {
-            "query": query.path,
-            "hit_at_1": result.ranked[0].crop.identity == result.query_id,
-            "choice": result.choice,
-        }
-
-    ranked = steps.run("search: a ranked list through the runtime", ranked_list)
+    ranked = steps.run("search: a ranked list through the runtime", lambda: _ranked_list(data, artifacts, out))
+    gallery = steps.run(
+        "gallery: the evaluation images, a filtered query, eval against exact search",
+        lambda: gallery_showcase(data, artifacts, out, log),
+    )
     triton = steps.run(
         "deploy: a Triton model repository (CPU instances)",
         lambda: write_repository(artifacts, out / "triton", TritonOptions(kind="cpu")),
@@ -172,12 +172,27 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
             manifest,
             bench,
             ranked,
+            gallery,
             [m.name for m in triton.models],
             steps.seconds,
         ),
     )
     log(f"demo finished in {sum(steps.seconds.values()):.0f} s; report: {path}")
     return path
+
+
+def _ranked_list(data: Path, artifacts: Path, out: Path) -> dict[str, Any]:
+    """`vireid search` of the first all-search query against the trial-0 gallery, with `--backend auto`."""
+    from vireid.data.sysu import SYSUMM01
+    from vireid.gallery.ranked_list import draw_ranked_list
+    from vireid.search.engine import search
+
+    sysu = SYSUMM01(data)
+    atomic_write_text(out / "gallery.txt", "".join(f"{s.path}\n" for s in sysu.gallery("all", 0, 1)))
+    query = sysu.query("all")[0]
+    result = search(artifacts, query.path, out / "gallery.txt", top_k=8, backend="auto", cache_dir=out / "search-cache")
+    draw_ranked_list(result.query, result.query_id, result.ranked, out / "ranked.png")
+    return {"query": query.path, "hit_at_1": result.ranked[0].crop.identity == result.query_id, "choice": result.choice}
 
 
 def render_report(
@@ -188,6 +203,7 @@ def render_report(
     manifest: Any,
     bench: BenchResult,
     ranked: dict[str, Any],
+    gallery: GalleryShowcase,
     triton_models: list[str],
     seconds: dict[str, float],
 ) -> str:
@@ -283,6 +299,7 @@ def render_report(
         "",
         "![ranked list](ranked.png)",
         "",
+        *gallery_section(gallery, Path(summary.root)),
         "## Serving it with Triton",
         "",
         f"`triton/` is a Triton Inference Server model repository of {len(triton_models)} models "

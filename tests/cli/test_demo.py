@@ -37,6 +37,9 @@ def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> N
         "artifacts/bench.md",
         "artifacts/bench.png",
         "ranked.png",
+        "gallery.png",
+        "gallery/catalog.sqlite",
+        "gallery/visible/vectors.f32",
         "report.md",
         "triton/README.md",
         "triton/visible-int8/config.pbtxt",
@@ -58,13 +61,17 @@ def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> N
     report = (out / "report.md").read_text()
     links = re.findall(r"\]\(([^)]+)\)", report)
     assert "artifacts/bench.png" in links and "ranked.png" in links and "triton/README.md" in links
+    assert "gallery.png" in links and "FAISS and milvus-lite return the same crops" in report
+    assert "recall@10 vs exact 1.0000" in report and ": ok" in report, "the flat gallery is exact search"
+    gallery_rows = re.findall(r"^\| \d \| [\d.]+ \| (cam\d) \|", report, flags=re.M)
+    assert gallery_rows and set(gallery_rows) <= {"cam1", "cam4"}, "the query's camera filter holds"
     assert report.count("- auto: ") == 2, report  # one choice per branch, with its evidence
     assert "fastest that passed its parity bar in" in report
     for link in links:
         assert (out / link).is_file(), link
     for name in ("R1", "mAP", "mINP", "cos min", "p50", "**not**"):
         assert name in report
-    for picture in ("ranked.png", "artifacts/bench.png"):
+    for picture in ("ranked.png", "gallery.png", "artifacts/bench.png"):
         with Image.open(out / picture) as image:
             image.verify()
 

@@ -37,8 +37,8 @@ Index = Annotated[
     str | None,
     typer.Option(
         "--index",
-        help="Override the index chosen by size (flat up to 50,000 crops per modality, else ivf-sq8 with exact "
-        "re-scoring): flat, ivf-flat, ivf-sq8 or ivf-pq, optionally with settings, e.g. ivf-sq8:nlist=4096,nprobe=32.",
+        help="Override the index chosen by size (flat up to 50,000 crops per modality, else ivf-pq with exact "
+        "re-scoring): flat, ivf-flat, ivf-sq8 or ivf-pq, optionally with settings, e.g. ivf-pq:nlist=4096,nprobe=512.",
     ),
 ]
 Camera = Annotated[list[str] | None, typer.Option("--camera", help="Only these cameras (repeatable).")]
@@ -89,9 +89,10 @@ def add_cli(
         info = store.info()
     finally:
         store.close()
+    share = result.store_seconds / max(1e-9, result.store_seconds + result.embed_seconds)
     typer.echo(
-        f"added {result.added} crops, skipped {result.skipped} already stored; embedding {result.embed_seconds:.1f} s, "
-        f"storing {result.store_seconds:.1f} s; the gallery holds {info.crops}"
+        f"added {result.added} crops, skipped {result.skipped} already stored; embedding {result.embed_seconds:.2f} s, "
+        f"storing {result.store_seconds:.2f} s ({100 * share:.0f} % of the two); the gallery holds {info.crops}"
     )
 
 

@@ -124,6 +124,12 @@ class Partition:
         import faiss
 
         if rebuild:
+            needed = max(wanted.nlist, 256 if wanted.kind == "ivf-pq" else 0)
+            if live < needed:
+                raise VireidError(
+                    f"{wanted.kind} with nlist={wanted.nlist} needs at least {needed} {self.modality} crops to train "
+                    f"its quantisers, and the gallery holds {live}; use --index flat (exact) until it has more"
+                )
             if log:
                 log(f"{self.modality}: building {wanted.describe()} over {live} crops")
             index = faiss.index_factory(self.dim, wanted.factory(self.dim), faiss.METRIC_INNER_PRODUCT)

@@ -1,8 +1,10 @@
 """Exact top-k by inner product over stored rows: the one exact ranking every gallery path ends in.
 
 `vireid search` (a flat gallery over a folder), flat partitions, the candidates an IVF index proposes, the
-crops an index has not folded in yet, and `gallery eval`'s reference all rank here, through FAISS's brute-force
-`knn`, in chunks so that a memory-mapped partition of millions of rows is never copied whole.
+crops an index has not folded in yet, and `gallery eval`'s reference all rank here: one BLAS matrix product per
+chunk and a partial sort, in chunks so that a memory-mapped partition of millions of rows is never copied
+whole. (FAISS's own brute force, `faiss.knn` or `IndexFlatIP`, measured 2-4x slower than numpy's BLAS on this
+machine: 100,000 x 768, batch 1: 42 / 27 ms against 14 ms; batch 32: 353 / 402 ms against 107 ms.)
 """
 
 from __future__ import annotations
@@ -17,20 +19,24 @@ def exact_top_k(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores and row numbers (both Q x k, best first; row -1 / score -inf past the end) of the `k` rows of
     `matrix` (N x D, may be a memmap) with the largest inner product with each query, among `rows` (all if None).
-    Ties keep the lower row first, as a stable argsort would."""
-    import faiss
-
+    Equal scores are listed lower row first."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    candidates = np.arange(len(matrix)) if rows is None else np.asarray(rows, dtype=np.int64)
+    total = len(matrix) if rows is None else len(rows)
     best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
     best_rows = np.full((len(queries), 0), -1, dtype=np.int64)
-    for start in range(0, len(candidates), CHUNK_ROWS):
-        chunk = candidates[start : start + CHUNK_ROWS]
-        vectors = np.ascontiguousarray(matrix[chunk], dtype=np.float32)
-        scores, local = faiss.knn(queries, vectors, min(k, len(chunk)), metric=faiss.METRIC_INNER_PRODUCT)
-        scores = np.where(local >= 0, scores, -np.inf).astype(np.float32)
-        best_scores = np.concatenate([best_scores, scores], axis=1)
-        best_rows = np.concatenate([best_rows, np.where(local >= 0, chunk[np.maximum(local, 0)], -1)], axis=1)
+    for start in range(0, total, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, total)
+        if rows is None:  # a slice: a view of an in-memory matrix, pages of a memmap, never a gathered copy
+            chunk = np.arange(start, stop)
+            vectors = np.ascontiguousarray(matrix[start:stop], dtype=np.float32)
+        else:
+            chunk = np.asarray(rows[start:stop], dtype=np.int64)
+            vectors = np.ascontiguousarray(matrix[chunk], dtype=np.float32)
+        product = queries @ vectors.T  # Q x chunk
+        keep = min(k, len(chunk))
+        local = np.argpartition(-product, keep - 1, axis=1)[:, :keep]
+        best_scores = np.concatenate([best_scores, np.take_along_axis(product, local, axis=1)], axis=1)
+        best_rows = np.concatenate([best_rows, chunk[local]], axis=1)
         best_scores, best_rows = _keep_best(best_scores, best_rows, k)
     return _padded(best_scores, best_rows, k)
 

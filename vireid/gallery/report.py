@@ -21,7 +21,10 @@ def print_table(results: Sequence[QueryResult], echo: Callable[[str], None]) -> 
         echo(f"query {result.query} ({result.modality}{label}) -> {result.searched}")
         for rank, m in enumerate(result.matches, start=1):
             mark = "  match" if result.identity is not None and m.crop.identity == result.identity else ""
-            echo(f"{rank:3d}  {m.score:.4f}  id {m.id}  {m.crop.camera or '-'}  t={m.crop.time}  {m.crop.path}{mark}")
+            person = f"  person {m.crop.identity}" if m.crop.identity >= 0 else ""
+            echo(
+                f"{rank:3d}  {m.score:.4f}  #{m.id}  {m.crop.camera or '-'}  t={m.crop.time}{person}  {m.crop.path}{mark}"
+            )
 
 
 def to_json(results: Sequence[QueryResult], out: Path) -> None:

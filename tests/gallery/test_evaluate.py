@@ -1,0 +1,62 @@
+"""`gallery eval`'s comparison: an IVF index probing too few lists misses exact search's answers; raising
+nprobe until it meets the bar makes it exact, and the gallery keeps the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tests.gallery.test_store_conformance import FINGERPRINT, _data
+from vireid.gallery.evaluate import SYSU_SAME_ROOM, Bar, _allowed, compare
+from vireid.gallery.store import open_store
+
+
+def test_eval_raises_nprobe_until_the_index_answers_like_exact_search_and_keeps_it(tmp_path: Path) -> None:
+    crops, vectors = _data(600)
+    store = open_store(tmp_path / "g", create=True, index="ivf-flat:nlist=16,nprobe=1")
+    store.set_fingerprint(FINGERPRINT)
+    store.add(crops, vectors)
+    store.finish()
+    queries = vectors[0:60:2]  # infrared crops against the visible partition
+    cameras = ["cam1"] * len(queries)  # (a camera-3 query's filter would be answered exactly: see below)
+    identities = [crops[i].identity for i in range(0, 60, 2)]
+    first = compare(store, "infrared", queries, cameras, identities, 20, store.describe("visible"), Bar())
+    assert not first.passed and first.recall_at_10 < 0.99
+    steps = []
+    result = first
+    while not result.passed and store.tune("visible", steps.append):
+        result = compare(store, "infrared", queries, cameras, identities, 20, store.describe("visible"), Bar())
+    assert result.passed and result.recall_at_10 == 1.0 and result.delta_rank1 == 0 and result.delta_map == 0
+    assert steps and steps[-1].endswith(f"-> {int(store.describe('visible').split('nprobe=')[1].split()[0])}")
+    store.close()
+    again = open_store(tmp_path / "g")
+    assert again.describe("visible") == result.index
+    again.close()
+
+
+def test_a_camera_3_query_never_sees_camera_2_and_its_small_filtered_set_is_searched_exactly(tmp_path: Path) -> None:
+    crops, vectors = _data(600)
+    store = open_store(tmp_path / "g", create=True, index="ivf-flat:nlist=16,nprobe=1")
+    store.set_fingerprint(FINGERPRINT)
+    store.add(crops, vectors)
+    store.finish()
+    identities = [crops[i].identity for i in range(0, 60, 2)]
+    result = compare(store, "infrared", vectors[0:60:2], ["cam3"] * 30, identities, 20, "ivf", Bar())
+    assert result.passed and result.recall_at_10 == 1.0
+    assert _allowed(store, "visible", SYSU_SAME_ROOM["cam3"]).cameras == ("cam0", "cam1", "cam3", "cam4")
+    store.close()
+
+
+def test_scores_use_exact_search_positives_as_the_denominator() -> None:
+    from vireid.gallery.evaluate import _scores
+    from vireid.gallery.records import Crop, Match
+
+    def match(identity: int) -> Match:
+        return Match(identity, 0.0, Crop("x", "p", "visible", identity=identity))
+
+    exact = [[match(1), match(2), match(1)]]
+    index = [[match(2), match(1), match(3)]]
+    rank1, ap = _scores(index, exact, [1], 3)
+    assert rank1 == 0.0 and np.isclose(ap, 100 * (1 / 2) / 2)
+    assert _scores(exact, exact, [1], 3) == (100.0, 100 * (1 + 2 / 3) / 2)
