@@ -79,6 +79,19 @@ def test_damaged_files_give_one_line_and_nothing_is_rebuilt(tmp_path: Path, dama
     assert _files(root) == before
 
 
+def test_an_index_too_large_for_its_crops_is_refused_in_one_line_and_the_crops_stay(tmp_path: Path) -> None:
+    crops, vectors = _data(200)
+    store = open_store(tmp_path / "g", create=True, index="ivf-pq")
+    store.set_fingerprint(FINGERPRINT)
+    store.add(crops, vectors)
+    with pytest.raises(VireidError, match="needs at least 256 .* crops to train .* use --index flat"):
+        store.finish()
+    store.close()
+    again = open_store(tmp_path / "g")
+    assert again.info().crops == 200 and len(again.search("visible", vectors[:1], 5, CropFilter())[0]) == 5
+    again.close()
+
+
 def _files(root: Path) -> dict[Path, int]:
     """Every gallery file and its size (SQLite's own -wal / -shm companions come and go with a connection)."""
     return {p: p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.name.endswith(("-wal", "-shm"))}
