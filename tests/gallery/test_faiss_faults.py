@@ -84,7 +84,7 @@ def test_an_index_too_large_for_its_crops_is_refused_in_one_line_and_the_crops_s
     store = open_store(tmp_path / "g", create=True, index="ivf-pq")
     store.set_fingerprint(FINGERPRINT)
     store.add(crops, vectors)
-    with pytest.raises(VireidError, match="needs at least 256 .* crops to train .* use --index flat"):
+    with pytest.raises(VireidError, match=r"needs at least 256 .* crops to train .* use --index flat"):
         store.finish()
     store.close()
     again = open_store(tmp_path / "g")

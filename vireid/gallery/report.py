@@ -22,9 +22,8 @@ def print_table(results: Sequence[QueryResult], echo: Callable[[str], None]) -> 
         for rank, m in enumerate(result.matches, start=1):
             mark = "  match" if result.identity is not None and m.crop.identity == result.identity else ""
             person = f"  person {m.crop.identity}" if m.crop.identity >= 0 else ""
-            echo(
-                f"{rank:3d}  {m.score:.4f}  #{m.id}  {m.crop.camera or '-'}  t={m.crop.time}{person}  {m.crop.path}{mark}"
-            )
+            where = f"{m.crop.camera or '-'}  t={m.crop.time}{person}"
+            echo(f"{rank:3d}  {m.score:.4f}  #{m.id}  {where}  {m.crop.path}{mark}")
 
 
 def to_json(results: Sequence[QueryResult], out: Path) -> None:
