@@ -25,6 +25,7 @@ from vireid.progress import log as default_log
 
 if TYPE_CHECKING:
     from vireid.engine.result import TrainResult
+    from vireid.eval.report import EvaluationReport
     from vireid_export.int8.calibration import CalibrationMethod
     from vireid_runtime.bench_result import BenchResult
 
@@ -168,7 +169,7 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = default_log) -> 
             summary,
             config,
             trained,
-            report.to_json(),
+            report,
             manifest,
             bench,
             ranked,
@@ -199,7 +200,7 @@ def render_report(
     summary: Any,
     config: Any,
     trained: TrainResult,
-    evaluation: dict[str, Any],
+    evaluation: EvaluationReport,
     manifest: Any,
     bench: BenchResult,
     ranked: dict[str, Any],
@@ -209,7 +210,7 @@ def render_report(
 ) -> str:
     from vireid.bench.report import LATENCY_HEADER, PARITY_HEADER, latency_rows, markdown_table, parity_rows
 
-    metrics = evaluation["summary"]
+    metrics = evaluation.mean_std()
     chance = 1.0 / max(1, summary.splits.get("test", 1))
     export_rows = [
         [
@@ -253,7 +254,7 @@ def render_report(
             ["R1", "R5", "R10", "R20", "mAP", "mINP"],
             [
                 [
-                    f"{100 * metrics[k]['mean']:.1f} ± {100 * metrics[k]['std']:.1f}"
+                    f"{100 * metrics[k].mean:.1f} ± {100 * metrics[k].std:.1f}"
                     for k in ("R1", "R5", "R10", "R20", "mAP", "mINP")
                 ]
             ],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from typer.testing import CliRunner
 
 from vireid.cli.app import app
 from vireid.demo import DemoOptions, run_demo
+from vireid.eval.report import read_evaluation
 from vireid_runtime.bench_result import read_bench
 
 REDUCED = {
@@ -48,8 +48,8 @@ def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> N
         assert (out / relative).is_file(), relative
     for absent in ("artifacts/infrared.int8.onnx", "artifacts/infrared.fp16.onnx"):  # a CPU demo: cpu int8 only
         assert not (out / absent).exists(), absent
-    evaluation = json.loads((out / "run/eval.json").read_text())
-    assert evaluation["settings"]["trials"] == 10 and len(evaluation["trials"]) == 10
+    evaluation = read_evaluation(out / "run/eval.json")
+    assert evaluation.settings.trials == 10 and len(evaluation.trials) == 10
     bench = read_bench(out / "artifacts/bench.json")
     assert {(p.backend, p.precision) for p in bench.parity} >= {
         ("torch", "fp32"),

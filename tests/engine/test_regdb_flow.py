@@ -13,6 +13,7 @@ from vireid.cli.app import app
 from vireid.config import load_run_config, replace
 from vireid.data.synthetic import generate
 from vireid.engine.trainer import train
+from vireid.eval.report import read_evaluation
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +41,9 @@ def test_regdb_runs_per_trial_train_and_evaluate(tmp_path: Path, synthetic_regdb
         out = tmp_path / direction
         result = CliRunner().invoke(app, ["eval", *map(str, runs), "--direction", direction, "--out", str(out)])
         assert result.exit_code == 0, result.output
-        report = json.loads((out / "eval.json").read_text())
-        assert report["protocol"] == "regdb" and [t["trial"] for t in report["trials"]] == [1, 2]
-        assert report["settings"]["direction"] == direction
+        report = read_evaluation(out / "eval.json")
+        assert report.protocol == "regdb" and [t.trial for t in report.trials] == [1, 2]
+        assert report.settings.direction == direction and report.settings.trial_ids == (1, 2)
 
     same_trial = CliRunner().invoke(app, ["eval", str(runs[0]), str(runs[0])])
     assert same_trial.exit_code == 1 and "different trials" in same_trial.output

@@ -8,7 +8,7 @@ import typer
 
 from vireid import __version__
 from vireid.cli import bench, data, demo, deploy, eval, export, gallery, search, train
-from vireid.cli.common import reflow
+from vireid.cli.common import register
 
 app = typer.Typer(
     name="vireid",
@@ -41,14 +41,14 @@ def root(
     """Visible-infrared person re-identification, from training to deployed engines."""
 
 
-app.command("train", help=reflow(train.train_cli.__doc__))(train.train_cli)
-app.command("eval", help=reflow(eval.eval_cli.__doc__))(eval.eval_cli)
-app.command("export", help=reflow(export.export_cli.__doc__))(export.export_cli)
-app.command("bench", help=reflow(bench.bench_cli.__doc__))(bench.bench_cli)
+register(app, "train", train.train_cli)
+register(app, "eval", eval.eval_cli)
+register(app, "export", export.export_cli)
+register(app, "bench", bench.bench_cli)
 app.add_typer(data.app, name="data")
 app.add_typer(deploy.app, name="deploy")
-app.command("demo", help=reflow(demo.demo_cli.__doc__))(demo.demo_cli)
-app.command("search", help=reflow(search.search_cli.__doc__))(search.search_cli)
+register(app, "demo", demo.demo_cli)
+register(app, "search", search.search_cli)
 app.add_typer(gallery.app, name="gallery")
 
 

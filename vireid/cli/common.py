@@ -85,3 +85,8 @@ def reflow(docstring: str | None) -> str:
                 lines.append(line.strip())
         paragraphs.append("\n".join(lines))
     return "\n\n".join(paragraphs)
+
+
+def register(app: typer.Typer, name: str, command: Callable[..., Any], help: str | None = None) -> None:
+    """The one way a verb joins a Typer app: its `--help` is its docstring, reflowed, or `help` as given."""
+    app.command(name, help=help if help is not None else reflow(command.__doc__))(command)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vireid.cli.common import is_tty, user_errors
+from vireid.cli.common import is_tty, register, user_errors
 from vireid.data.synthetic_defaults import DEFAULT_DIFFICULTY, DEFAULT_IR_COUPLING
 
 if TYPE_CHECKING:
@@ -66,7 +66,6 @@ class LayoutChoice(str, Enum):
     regdb = "regdb"
 
 
-@app.command("synth", help=SYNTH_HELP + LAYOUTS_HELP)
 @user_errors
 def synth_cli(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the dataset into (created; must be empty).")],
@@ -142,7 +141,6 @@ def synth_cli(
     typer.echo(summary.describe())
 
 
-@app.command("check", help=CHECK_HELP + LAYOUTS_HELP)
 @user_errors
 def check_cli(
     path: Annotated[Path, typer.Argument(help="Dataset root (the folder holding cam1..cam6 + exp, or idx).")],
@@ -159,7 +157,6 @@ def check_cli(
     typer.echo(f"ok ({time.perf_counter() - start:.1f} s)")
 
 
-@app.command("preview", help=PREVIEW_HELP + LAYOUTS_HELP)
 @user_errors
 def preview_cli(
     path: Annotated[Path, typer.Argument(help="Dataset root (SYSU-MM01 or RegDB layout).")],
@@ -173,3 +170,8 @@ def preview_cli(
 
     width, height = contact_sheet(path, out, ids=ids, per_modality=per_modality, seed=seed)
     typer.echo(f"wrote {out} ({width} x {height})")
+
+
+register(app, "synth", synth_cli, help=SYNTH_HELP + LAYOUTS_HELP)
+register(app, "check", check_cli, help=CHECK_HELP + LAYOUTS_HELP)
+register(app, "preview", preview_cli, help=PREVIEW_HELP + LAYOUTS_HELP)

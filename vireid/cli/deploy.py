@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from vireid.cli.common import reflow, user_errors
+from vireid.cli.common import register, user_errors
 
 app = typer.Typer(
     help="Serve the exported branches: a Triton Inference Server model repository, or the ReID section of a "
@@ -123,5 +123,5 @@ def deepstream_cli(
     typer.echo(f"wrote {path} and its model; merge its ReID section into your tracker config (ll-config-file)")
 
 
-app.command("triton", help=reflow(triton_cli.__doc__))(triton_cli)
-app.command("deepstream", help=reflow(deepstream_cli.__doc__))(deepstream_cli)
+register(app, "triton", triton_cli)
+register(app, "deepstream", deepstream_cli)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from vireid.cli.common import reflow, user_errors
+from vireid.cli.common import register, user_errors
 from vireid.cli.search import BACKEND_HELP
 
 app = typer.Typer(
@@ -236,4 +236,4 @@ for name, command in (
     ("info", info_cli),
     ("eval", eval_cli),
 ):
-    app.command(name, help=reflow(command.__doc__))(command)
+    register(app, name, command)

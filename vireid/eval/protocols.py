@@ -10,8 +10,7 @@ embeddings (cosine). Results are reported per trial and as mean +- std.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,8 +19,7 @@ from vireid.data.sample import Sample
 from vireid.data.sysu import SYSUMM01
 from vireid.eval.extract import EmbedFn, extract_embeddings
 from vireid.eval.metrics import Metrics, evaluate
-
-METRIC_KEYS = ("R1", "R5", "R10", "R20", "mAP", "mINP")
+from vireid.eval.report import EvalSettings, EvaluationReport
 
 
 @dataclass(frozen=True)
@@ -80,35 +78,6 @@ def embed_samples(
     )
 
 
-@dataclass
-class EvaluationReport:
-    protocol: str
-    settings: dict[str, Any]
-    trials: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, trial: int, metrics: Metrics) -> None:
-        self.trials.append({"trial": trial, **metrics.summary()})
-
-    def mean_std(self) -> dict[str, tuple[float, float]]:
-        out = {}
-        for key in METRIC_KEYS:
-            values = np.array([t[key] for t in self.trials if key in t], dtype=np.float64)
-            if len(values):
-                out[key] = (float(values.mean()), float(values.std()))
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        summary = {key: {"mean": mean, "std": std} for key, (mean, std) in self.mean_std().items()}
-        return {"protocol": self.protocol, "settings": self.settings, "summary": summary, "trials": self.trials}
-
-    def table(self) -> str:
-        """One line per metric, in percent, mean +- std over trials."""
-        lines = [f"{self.protocol} {' '.join(f'{k}={v}' for k, v in self.settings.items())}"]
-        for key, (mean, std) in self.mean_std().items():
-            lines.append(f"  {key:>5}  {100 * mean:6.2f} ± {100 * std:5.2f}")
-        return "\n".join(lines)
-
-
 def evaluate_sysu(
     visible: EmbedFn,
     infrared: EmbedFn,
@@ -126,12 +95,10 @@ def evaluate_sysu(
     query_features = embed_samples(query, visible, infrared, options, "query (infrared)")
     union_features = embed_samples(union, visible, infrared, options, "galleries (visible)")
     row_of = {s: i for i, s in enumerate(union)}
-    report = EvaluationReport(
-        "sysu", {"mode": mode, "shots": shots, "trials": trials, "flip": options.flip, "queries": len(query)}
-    )
+    report = EvaluationReport("sysu", EvalSettings(trials, options.flip, mode=mode, shots=shots, queries=len(query)))
     for trial, gallery in enumerate(galleries):
         gallery_features = union_features[[row_of[s] for s in gallery]]
-        report.add(trial, score(query_features, gallery_features, query, gallery, "sysu"))
+        report = report.with_trial(trial, score(query_features, gallery_features, query, gallery, "sysu"))
     return report
 
 
@@ -140,12 +107,13 @@ def evaluate_regdb(
 ) -> EvaluationReport:
     """RegDB: each (trial, visible, infrared) model evaluated on its own trial's test split."""
     report = EvaluationReport(
-        "regdb", {"direction": direction, "trials": [t for t, _, _ in runs], "flip": options.flip}
+        "regdb",
+        EvalSettings(len(runs), options.flip, direction=direction, trial_ids=tuple(t for t, _, _ in runs)),
     )
     for trial, visible, infrared in runs:
         data = RegDB(root, trial)
         query, gallery = data.query(direction), data.gallery(direction)
         query_features = embed_samples(query, visible, infrared, options, f"trial {trial} query")
         gallery_features = embed_samples(gallery, visible, infrared, options, f"trial {trial} gallery")
-        report.add(trial, score(query_features, gallery_features, query, gallery, "regdb"))
+        report = report.with_trial(trial, score(query_features, gallery_features, query, gallery, "regdb"))
     return report

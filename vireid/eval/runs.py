@@ -7,7 +7,7 @@ ten-trial figure.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ from vireid.data.layout import detect_layout
 from vireid.data.sysu import SYSUMM01
 from vireid.errors import VireidError
 from vireid.eval.extract import EmbedFn, torch_embedder
-from vireid.eval.protocols import EvaluationReport, ExtractOptions, evaluate_regdb, evaluate_sysu
+from vireid.eval.protocols import ExtractOptions, evaluate_regdb, evaluate_sysu
+from vireid.eval.report import EvaluationReport
 from vireid.io.atomic import atomic_write_text
 from vireid.io.rundir import WeightsChoice, load_run
 
@@ -74,11 +75,13 @@ def evaluate_runs(
         if len(set(seen)) != len(seen):
             raise VireidError(f"RegDB runs must be trained on different trials; got trials {seen}")
         report = evaluate_regdb(runs, root, options, direction=direction)
-    report.settings.update({"weights": weights, "runs": [str(r) for r in run_dirs], "data": str(root)})
-    return report
+    settings = dataclasses.replace(
+        report.settings, weights=weights, runs=tuple(str(r) for r in run_dirs), data=str(root)
+    )
+    return dataclasses.replace(report, settings=settings)
 
 
 def write_report(report: EvaluationReport, out_dir: Path) -> Path:
     path = out_dir / EVAL_FILE
-    atomic_write_text(path, json.dumps(report.to_json(), indent=2) + "\n")
+    atomic_write_text(path, report.to_json())
     return path

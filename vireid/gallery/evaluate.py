@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vireid.data.sample import Modality
 from vireid.errors import VireidError
 from vireid.gallery.embedding import branch
 from vireid.gallery.fingerprint import artifact_fingerprint
@@ -86,7 +87,7 @@ def _scores(
 
 def compare(
     store: GalleryStore,
-    modality: str,
+    modality: Modality,
     vectors: np.ndarray,
     cameras: Sequence[str],
     identities: Sequence[int],
@@ -94,7 +95,7 @@ def compare(
     index: str,
     bar: Bar,
 ) -> GalleryEvaluation:
-    searched = other(modality)  # type: ignore[arg-type]
+    searched = other(modality)
     answers: list[list[Match]] = []
     truth: list[list[Match]] = []
     for vector, camera in zip(vectors, cameras, strict=True):
@@ -121,10 +122,10 @@ def compare(
     )
 
 
-def _allowed(store: GalleryStore, modality: str, excluded: str | None) -> CropFilter:
+def _allowed(store: GalleryStore, modality: Modality, excluded: str | None) -> CropFilter:
     if excluded is None:
         return CropFilter()
-    cameras = store.cameras(modality)  # type: ignore[arg-type]
+    cameras = store.cameras(modality)
     return CropFilter(cameras=tuple(c for c in cameras if c != excluded))
 
 

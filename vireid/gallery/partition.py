@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from vireid.data.sample import Modality
 from vireid.errors import VireidError
 from vireid.gallery import ranking
 from vireid.gallery.catalog import Catalog, PartitionState
@@ -32,10 +33,10 @@ TRAIN_PER_LIST = 64
 
 
 class Partition:
-    def __init__(self, root: Path, catalog: Catalog, modality: str, dim: int, *, writable: bool) -> None:
+    def __init__(self, root: Path, catalog: Catalog, modality: Modality, dim: int, *, writable: bool) -> None:
         self.folder = root / modality
         self.catalog, self.modality, self.dim, self.writable = catalog, modality, dim, writable
-        self.state: PartitionState = catalog.partition(modality)  # type: ignore[arg-type]
+        self.state: PartitionState = catalog.partition(modality)
         self.spec = parse(self.state.spec)
         self.vectors_path = self.folder / "vectors.f32"
         self._check_vectors()
@@ -80,7 +81,7 @@ class Partition:
         return first
 
     def refresh(self) -> None:
-        self.state = self.catalog.partition(self.modality)  # type: ignore[arg-type]
+        self.state = self.catalog.partition(self.modality)
         self.spec = parse(self.state.spec)
 
     # -- index ---------------------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class Partition:
     def fold(self, override: IndexSpec | None, log: Any = None) -> None:
         """Bring the index up to date with every committed row: build it when the partition outgrows flat
         (or `override` asks for another kind), else add the pending rows. Writes a new generation."""
-        live = self.catalog.count(self.modality)  # type: ignore[arg-type]
+        live = self.catalog.count(self.modality)
         wanted = choose(live, override) if (override or not self.spec.is_ivf) else self.spec
         rebuild = wanted.kind != self.spec.kind or (override is not None and wanted != self.spec)
         if not wanted.is_ivf:
@@ -133,12 +134,12 @@ class Partition:
             if log:
                 log(f"{self.modality}: building {wanted.describe()} over {live} crops")
             index = faiss.index_factory(self.dim, wanted.factory(self.dim), faiss.METRIC_INNER_PRODUCT)
-            rows = self.catalog.rows(self.modality)  # type: ignore[arg-type]
+            rows = self.catalog.rows(self.modality)
             sample = np.random.default_rng(0).permutation(rows)[: wanted.nlist * TRAIN_PER_LIST]
             index.train(np.ascontiguousarray(self.matrix()[np.sort(sample)]))
         else:
             index = self.index()
-            rows = self.catalog.rows(self.modality, since_row=self.state.indexed)  # type: ignore[arg-type]
+            rows = self.catalog.rows(self.modality, since_row=self.state.indexed)
         matrix = self.matrix()
         for start in range(0, len(rows), ranking.CHUNK_ROWS):
             chunk = rows[start : start + ranking.CHUNK_ROWS]
@@ -174,7 +175,7 @@ class Partition:
         old = self.folder / self.index_name(self.state.generation)
         with self.catalog.transaction():
             if drop is not None:
-                self.catalog.drop_rows(self.modality, drop)  # type: ignore[arg-type]
+                self.catalog.drop_rows(self.modality, drop)
             mark = self.state.rows if indexed is None else indexed
             self.catalog.save_state(self._state(indexed=mark, spec=spec, generation=generation, size=size))
         if old.exists():
@@ -188,7 +189,7 @@ class Partition:
             self._commit_index(self.index(), self.spec, drop=rows, indexed=self.state.indexed)
         else:
             with self.catalog.transaction():
-                self.catalog.drop_rows(self.modality, rows)  # type: ignore[arg-type]
+                self.catalog.drop_rows(self.modality, rows)
 
     def save_spec(self, spec: IndexSpec) -> None:
         """Record new search settings of the same index (nprobe, rescore); the index file is unchanged."""
@@ -216,7 +217,7 @@ class Partition:
         matrix = self.matrix()
         index = self.index() if self.spec.is_ivf else None
         if index is None or (allowed is not None and len(allowed) <= SMALL_FILTER):
-            rows = self.catalog.rows(self.modality) if allowed is None else allowed  # type: ignore[arg-type]
+            rows = self.catalog.rows(self.modality) if allowed is None else allowed
             return ranking.exact_top_k(matrix, queries, k, rows)
         import faiss
 
@@ -229,7 +230,7 @@ class Partition:
             np.ascontiguousarray(queries, dtype=np.float32), k * self.spec.rescore, params=params
         )
         found = ranking.rescore(matrix, queries, candidates, k)
-        pending = self.catalog.rows(self.modality, since_row=self.state.indexed)  # type: ignore[arg-type]
+        pending = self.catalog.rows(self.modality, since_row=self.state.indexed)
         if allowed is not None:
             pending = np.intersect1d(pending, allowed)
         if len(pending):
@@ -237,7 +238,7 @@ class Partition:
         return found
 
     def exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.catalog.rows(self.modality) if allowed is None else allowed  # type: ignore[arg-type]
+        rows = self.catalog.rows(self.modality) if allowed is None else allowed
         return ranking.exact_top_k(self.matrix(), queries, k, rows)
 
     def disk_bytes(self) -> int:
