@@ -3,6 +3,7 @@ with a camera filter through each, and `gallery eval` against exact search (docs
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ def gallery_section(showcase: GalleryShowcase, root: Path) -> list[str]:
         f"{ingest.embed_seconds:.1f} s, storing {ingest.store_seconds:.1f} s. The same crops went into milvus-lite "
         "(`gallery.db`).",
         "",
-        *[f"    {line}" for line in info_lines(showcase.info)],
+        *[f"    {line}" for line in info_lines(dataclasses.replace(showcase.info, location="gallery/"))],
         "",
         f"Query `{Path(query.query).relative_to(root)}` (infrared, identity {query.identity}) against the visible "
         f"crops of cameras {', '.join(QUERY_CAMERAS)} only:",
