@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from vireid.errors import VireidError
 from vireid.io.atomic import atomic_path, atomic_write_bytes
+from vireid_runtime.manifest import BatchRange, EngineRecord
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -169,13 +170,11 @@ def build_engine(
     timing_cache_path: Path | None = None,
     allow_tf32: bool = False,
     log: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> EngineRecord:
     """Build a strongly typed TensorRT plan from `onnx_path` and write it atomically to `plan_path`.
 
     `allow_tf32` keeps TensorRT's default TF32 for float32 layers; off (the default), they compute in full
-    float32, as fp32 plans must. Returns the engine record for the manifest (`Artifact.engine`): gpu,
-    compute_capability, tensorrt, batch, workspace_bytes, build_seconds, strongly_typed, tf32, timing_cache
-    (file name or ""), driver, cuda_runtime.
+    float32, as fp32 plans must. Returns the engine record for the manifest (`Artifact.engine`).
     """
     environment = tensorrt_environment()  # VireidError, before anything is written, without TensorRT or a GPU
     import tensorrt as trt
@@ -214,16 +213,16 @@ def build_engine(
     del cache  # kept alive until here: TensorRT reads it during the build
     with atomic_path(plan_path) as tmp:
         tmp.write_bytes(serialized)
-    return {
-        "gpu": environment["gpu"],
-        "compute_capability": environment["compute_capability"],
-        "tensorrt": environment["tensorrt"],
-        "batch": {"min": batch_min, "opt": batch_opt, "max": batch_max},
-        "workspace_bytes": workspace_bytes,
-        "build_seconds": round(build_seconds, 3),
-        "strongly_typed": True,
-        "tf32": allow_tf32,
-        "timing_cache": timing_cache_path.name if timing_cache_path is not None else "",
-        "driver": environment["driver"],
-        "cuda_runtime": environment["cuda_runtime"],
-    }
+    return EngineRecord(
+        gpu=environment["gpu"],
+        compute_capability=environment["compute_capability"],
+        tensorrt=environment["tensorrt"],
+        batch=BatchRange(batch_min, batch_opt, batch_max),
+        workspace_bytes=workspace_bytes,
+        build_seconds=round(build_seconds, 3),
+        strongly_typed=True,
+        tf32=allow_tf32,
+        timing_cache=timing_cache_path.name if timing_cache_path is not None else "",
+        driver=environment["driver"],
+        cuda_runtime=environment["cuda_runtime"],
+    )

@@ -23,13 +23,14 @@ from vireid_runtime.parity import Bar, ParityFigures
 from vireid_runtime.records import build
 
 MANIFEST_FILE = "manifest.json"
-FORMAT = "vireid-artifacts/4"
+FORMAT = "vireid-artifacts/5"
 """2: typed parity figures with norms, per-artifact backends, precision plans (kept layers, sensitivity).
 3: machine-readable preprocessing (`Preprocessing`), which the Triton and DeepStream config writers read.
-4: the parity figures' tail (1st-percentile cosine, images below the bar) and the search's measurement count."""
-READABLE_FORMATS = ("vireid-artifacts/2", "vireid-artifacts/3", FORMAT)
+4: the parity figures' tail (1st-percentile cosine, images below the bar) and the search's measurement count.
+5: typed `EngineRecord` (null for ONNX files, was {}) and `Checkpoint`."""
+READABLE_FORMATS = ("vireid-artifacts/2", "vireid-artifacts/3", "vireid-artifacts/4", FORMAT)
 """A /2 manifest reads with the default `Preprocessing`, which is what every /2 export did; /2 and /3 read with
-no tail figures (None)."""
+no tail figures (None); up to /4 an ONNX file's engine record is {} and reads as None."""
 MODALITIES = ("visible", "infrared")
 PRECISIONS = ("fp32", "fp16", "int8")
 INPUT_NAME = "images"
@@ -174,6 +175,36 @@ class PrecisionPlan:
 
 
 @dataclass(frozen=True)
+class EngineRecord:
+    """How a TensorRT plan was built. A plan runs only on the GPU architecture (compute capability) and
+    TensorRT release that built it (`backends/tensorrt.check_engine_compatible`)."""
+
+    gpu: str
+    compute_capability: str
+    tensorrt: str
+    batch: BatchRange
+    workspace_bytes: int
+    build_seconds: float
+    strongly_typed: bool = True
+    tf32: bool = False
+    """Whether float32 layers could use TF32 (fp16 / int8 plans; never fp32 ones)."""
+    timing_cache: str = ""
+    """The timing cache's file name, or "" when none was used."""
+    driver: str = ""
+    cuda_runtime: str = ""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The weights an export came from."""
+
+    file: str
+    sha256: str
+    weights: str = "best"
+    """"best" or "final": what was actually exported (`io.rundir.chosen_weights`)."""
+
+
+@dataclass(frozen=True)
 class Artifact:
     """One file of the export: an ONNX graph or a TensorRT plan for one modality and precision."""
 
@@ -192,8 +223,8 @@ class Artifact:
     parity_source: str = ""
     """What the gate compared: reference, candidate backend and the images."""
     plan: PrecisionPlan | None = None
-    engine: dict[str, Any] = field(default_factory=dict)
-    """TensorRT plans: gpu, compute_capability, tensorrt version, batch profile, build seconds."""
+    engine: EngineRecord | None = None
+    """TensorRT plans: how and where the plan was built; None for ONNX files."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +235,7 @@ class Manifest:
     opset: int
     artifacts: tuple[Artifact, ...]
     model: dict[str, Any]
-    checkpoint: dict[str, Any]
+    checkpoint: Checkpoint
     data_root: str = ""
     data_trial: int = 1
     run_dir: str = ""
@@ -234,9 +265,12 @@ def manifest_from_dict(values: dict[str, Any]) -> Manifest:
         found = values.get("format") if isinstance(values, dict) else None
         readable = " or ".join(repr(f) for f in READABLE_FORMATS)
         raise ArtifactError(f"manifest format {found!r} is not {readable}; re-export with this vireid")
-    values = {**values, "format": FORMAT}  # read as this format: what /3 and /4 added has defaults
+    values = {**values, "format": FORMAT}  # read as this format: what /3 to /5 added has defaults
     if not isinstance(values.get("artifacts"), list):
         raise ArtifactError("manifest: artifacts must be a list")
+    values["artifacts"] = [  # up to /4 an ONNX file's engine record was {}
+        {**a, "engine": a.get("engine") or None} if isinstance(a, dict) else a for a in values["artifacts"]
+    ]
     manifest: Manifest = build(Manifest, values, "manifest", "manifest", "re-export with this vireid")
     return manifest
 

@@ -68,7 +68,7 @@ def test_manifest_round_trips_and_holds_the_parity_figures(demo_export: Path) ->
     config = load_config(manifest.run_dir)
     assert (manifest.input.height, manifest.input.width) == (config.model.height, config.model.width)
     assert manifest.output.dim == config.model.parts * config.model.part_dim
-    assert manifest.checkpoint["sha256"] and manifest.tools["onnxruntime"]
+    assert manifest.checkpoint.sha256 and manifest.tools["onnxruntime"]
     files = {a.file for a in manifest.artifacts}
     for modality in ("visible", "infrared"):
         assert {entry.file(modality) for entry in REGISTRY} <= files

@@ -116,4 +116,4 @@ def test_the_export_finds_them_and_passes_on_every_evaluation_image(
     every = len(evaluation_split(root, 1).images("infrared"))
     assert artifact.parity.images == every and artifact.parity_source.count(f"all {every} evaluation images")
     assert artifact.parity.passed and artifact.parity.below == 0, artifact.parity.describe()
-    assert manifest.checkpoint["weights"] == "final", "the run kept no best epoch: the manifest says what it exported"
+    assert manifest.checkpoint.weights == "final", "the run kept no best epoch: the manifest says what it exported"

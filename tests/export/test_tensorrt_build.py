@@ -15,7 +15,7 @@ import pytest
 from vireid.errors import VireidError
 from vireid_export.tensorrt_build import build_engine, builder_config, tensorrt_environment
 from vireid_runtime import cuda
-from vireid_runtime.manifest import Artifact, BatchRange
+from vireid_runtime.manifest import Artifact, BatchRange, EngineRecord
 
 PIP_HINT = "pip install 'vireid[trt]'"
 
@@ -188,14 +188,14 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def trt_and_ort(onnx_path: Path, plan_path: Path, record: dict[str, Any]) -> tuple[Any, Any]:
+def trt_and_ort(onnx_path: Path, plan_path: Path, record: EngineRecord) -> tuple[Any, Any]:
     """The TensorRT embedder for `plan_path` and the ONNX Runtime CPU reference for `onnx_path`."""
     from vireid_runtime.backends.onnxruntime import OrtEmbedder
     from vireid_runtime.backends.tensorrt import TensorRTEmbedder
-    from vireid_runtime.manifest import Artifact, BatchRange, InputSpec, OutputSpec
+    from vireid_runtime.manifest import Artifact, InputSpec, OutputSpec
 
     input_spec, output_spec = InputSpec(height=96, width=48), OutputSpec(dim=1536)
-    batch = BatchRange(**record["batch"])
+    batch = record.batch
     plan = Artifact("visible", "fp32", "plan", plan_path.name, "", plan_path.stat().st_size, engine=record)
     graph = Artifact("visible", "fp32", "onnx", onnx_path.name, "", onnx_path.stat().st_size)
     reference = OrtEmbedder(graph, onnx_path, input_spec, output_spec, batch, "ort-cpu")
@@ -208,10 +208,10 @@ def test_against_onnxruntime(tiny_onnx: Path, tmp_path: Path) -> None:
     args = build_args(tmp_path)
     plan_path = tmp_path / "out" / "visible.fp32.plan"
     record = build_engine(tiny_onnx, plan_path, **args)
-    assert record["strongly_typed"] is True and record["tf32"] is False
-    assert record["batch"] == {"min": 1, "opt": 4, "max": 8}
-    assert record["tensorrt"] == tensorrt_environment()["tensorrt"]
-    assert record["timing_cache"] == "tensorrt.timing-cache" and args["timing_cache_path"].stat().st_size > 0
+    assert record.strongly_typed is True and record.tf32 is False
+    assert record.batch == BatchRange(1, 4, 8)
+    assert record.tensorrt == tensorrt_environment()["tensorrt"]
+    assert record.timing_cache == "tensorrt.timing-cache" and args["timing_cache_path"].stat().st_size > 0
     assert sorted(path.name for path in plan_path.parent.iterdir()) == ["tensorrt.timing-cache", "visible.fp32.plan"]
 
     engine, reference = trt_and_ort(tiny_onnx, plan_path, record)
@@ -275,10 +275,10 @@ def test_fp16_and_int8_plans_match_onnxruntime_on_the_same_graph(
     args = {**build_args(tmp_path), "height": manifest.input.height, "width": manifest.input.width}
     plan_path = tmp_path / "out" / f"visible.{precision}.plan"
     record = build_engine(demo_export / graph.file, plan_path, **args)
-    assert record["tf32"] is True  # only fp32 plans turn TF32 off
+    assert record.tf32 is True  # only fp32 plans turn TF32 off
     plan = Artifact("visible", precision, "plan", plan_path.name, "", plan_path.stat().st_size, engine=record)
     reference = cpu_session(demo_export / graph.file, emulate_qdq=precision == "int8")
-    engine = TensorRTEmbedder(plan, plan_path, manifest.input, manifest.output, BatchRange(**record["batch"]))
+    engine = TensorRTEmbedder(plan, plan_path, manifest.input, manifest.output, record.batch)
     try:
         rng = np.random.default_rng(0)
         for count in (1, 19):
@@ -303,9 +303,10 @@ def test_the_whole_trt_export_gates_records_the_gpu_and_writes_plans_atomically(
     }
     for artifact in plans:
         assert artifact.parity is not None and artifact.parity.passed, artifact.file
+        assert artifact.engine is not None, artifact.file
         for key in ("gpu", "compute_capability", "tensorrt"):
-            assert artifact.engine[key] == here[key], (artifact.file, key)
-        assert artifact.engine["tf32"] is (artifact.precision != "fp32")
+            assert getattr(artifact.engine, key) == here[key], (artifact.file, key)
+        assert artifact.engine.tf32 is (artifact.precision != "fp32")
         assert (trt_export / artifact.file).stat().st_size == artifact.bytes
     assert not [p for p in trt_export.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".")]
     assert not list(trt_export.parent.glob(f".{trt_export.name}.partial-*")), "the staging folder is gone"

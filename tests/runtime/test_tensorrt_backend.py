@@ -20,7 +20,7 @@ from vireid_runtime.backends import tensorrt as backend
 from vireid_runtime.backends.tensorrt import TensorRTEmbedder, check_engine_compatible
 from vireid_runtime.cuda import NoUsableGpu, cuda_check, parse_device, query_gpu
 from vireid_runtime.errors import ArtifactError, BackendUnavailable
-from vireid_runtime.manifest import Artifact, BatchRange, InputSpec, Manifest, OutputSpec
+from vireid_runtime.manifest import Artifact, BatchRange, Checkpoint, EngineRecord, InputSpec, Manifest, OutputSpec
 
 H100 = {"gpu": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0", "tensorrt": "10.13.0.35"}
 INPUT = InputSpec(height=8, width=4)
@@ -28,8 +28,16 @@ OUTPUT = OutputSpec(dim=16)
 BATCH = BatchRange(min=2, opt=4, max=8)
 
 
+def record(values: dict[str, Any]) -> EngineRecord:
+    """The manifest's build record of a plan built on the machine `values` describes (gpu, SM, TensorRT)."""
+    return EngineRecord(
+        values.get("gpu", ""), values.get("compute_capability", ""), values.get("tensorrt", ""), BATCH, 1 << 30, 1.0
+    )
+
+
 def plan_artifact(engine: dict[str, Any], size: int = 4) -> Artifact:
-    return Artifact("visible", "fp32", "plan", "visible.fp32.plan", "0" * 64, size, backends=("trt",), engine=engine)
+    plan = "visible.fp32.plan"
+    return Artifact("visible", "fp32", "plan", plan, "0" * 64, size, backends=("trt",), engine=record(engine))
 
 
 def construct(tmp_path: Path, engine: dict[str, Any] | None = None) -> TensorRTEmbedder:
@@ -89,7 +97,7 @@ def test_load_embedder_trt_without_tensorrt(monkeypatch: pytest.MonkeyPatch, tmp
         opset=18,
         artifacts=(plan_artifact(dict(H100), plan.stat().st_size),),
         model={},
-        checkpoint={},
+        checkpoint=Checkpoint("model.safetensors", "0" * 64),
     )
     (tmp_path / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     with pytest.raises(BackendUnavailable) as info:
@@ -140,9 +148,9 @@ def test_a_plan_for_another_gpu_is_refused_before_tensorrt_reads_it(
 
 
 def test_compatible_plan_passes() -> None:
-    assert check_engine_compatible(H100, dict(H100), "v.plan") is None
+    assert check_engine_compatible(record(H100), dict(H100), "v.plan") is None
     # only the build number differs: the same release
-    assert check_engine_compatible(H100, {**H100, "tensorrt": "10.13.0.36"}, "v.plan") is None
+    assert check_engine_compatible(record(H100), {**H100, "tensorrt": "10.13.0.36"}, "v.plan") is None
 
 
 @pytest.mark.parametrize(
@@ -161,7 +169,7 @@ def test_compatible_plan_passes() -> None:
 )
 def test_incompatible_plan_is_one_line_naming_both_sides(change: dict[str, str], expected: str) -> None:
     with pytest.raises(ArtifactError) as info:
-        check_engine_compatible(H100, {**H100, **change}, "visible.fp16.plan")
+        check_engine_compatible(record(H100), {**H100, **change}, "visible.fp16.plan")
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith("engine visible.fp16.plan was built for NVIDIA H100 80GB HBM3 (sm_90)")
@@ -170,7 +178,7 @@ def test_incompatible_plan_is_one_line_naming_both_sides(change: dict[str, str],
 
 
 def test_same_sm_on_another_gpu_model_is_allowed_with_a_warning() -> None:
-    caution = check_engine_compatible(H100, {**H100, "gpu": "NVIDIA H100 PCIe"}, "v.plan")
+    caution = check_engine_compatible(record(H100), {**H100, "gpu": "NVIDIA H100 PCIe"}, "v.plan")
     assert caution is not None
     assert "NVIDIA H100 PCIe" in caution and "sm_90" in caution and "\n" not in caution
 
@@ -178,9 +186,9 @@ def test_same_sm_on_another_gpu_model_is_allowed_with_a_warning() -> None:
 # ids avoid the bare word "gpu": tests/conftest.py skips any test whose keywords contain it
 @pytest.mark.parametrize("missing", ["gpu", "compute_capability", "tensorrt"], ids=["name", "sm", "version"])
 def test_plan_without_a_build_record_is_refused(missing: str) -> None:
-    record = {key: value for key, value in H100.items() if key != missing}
+    partial = {key: value for key, value in H100.items() if key != missing}
     with pytest.raises(ArtifactError, match=f"no build record \\({missing} missing"):
-        check_engine_compatible(record, dict(H100), "v.plan")
+        check_engine_compatible(record(partial), dict(H100), "v.plan")
 
 
 def test_cuda_check_unpacks_results_and_names_failures() -> None:

@@ -146,7 +146,7 @@ def _reference(art_dir: Path, manifest: Any, options: BenchOptions, device: str,
     run_dir = options.run_dir or manifest.run_dir
     if run_dir and Path(run_dir, "config.toml").is_file():
         _check_torch_device(device)
-        _, model = load_run(run_dir, manifest.checkpoint.get("weights", "best"))
+        _, model = load_run(run_dir, manifest.checkpoint.weights)
         torch_embedders: dict[str, Embedder] = {
             "visible": TorchEmbedder(model, "visible", Path(run_dir), device=device),
             "infrared": TorchEmbedder(model, "infrared", Path(run_dir), device=device),

@@ -121,9 +121,7 @@ def tensorrt_model(manifest: Manifest, artifact: Artifact, options: TritonOption
     config = _base(manifest, f"{artifact.modality}-{artifact.precision}-trt", "gpu", options)
     config.platform = "tensorrt_plan"
     engine = artifact.engine
-    built = (
-        f"{engine.get('gpu', '?')} (sm {engine.get('compute_capability', '?')}), TensorRT {engine.get('tensorrt', '?')}"
-    )
+    built = f"{engine.gpu} (sm {engine.compute_capability}), TensorRT {engine.tensorrt}" if engine else "unrecorded"
     note = (
         f"{artifact.file} on Triton's tensorrt backend. A plan runs only on the GPU architecture and TensorRT "
         f"release that built it: {built}; rebuild it on the serving GPU with `vireid export --engine trt`"

@@ -43,7 +43,7 @@ from vireid_runtime.cuda import (
 )
 from vireid_runtime.embedder import Embedder
 from vireid_runtime.errors import ArtifactError, BackendUnavailable
-from vireid_runtime.manifest import Artifact, BatchRange, InputSpec, OutputSpec
+from vireid_runtime.manifest import Artifact, BatchRange, EngineRecord, InputSpec, OutputSpec
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -64,27 +64,31 @@ def _release(version: str) -> str:
     return ".".join(version.split(".")[:3])
 
 
-def check_engine_compatible(record: Mapping[str, Any], current: Mapping[str, str], file: str = "plan") -> str | None:
+def check_engine_compatible(record: EngineRecord | None, current: Mapping[str, str], file: str = "plan") -> str | None:
     """Compare a plan's build record (manifest `engine`) with this machine; ArtifactError on a mismatch.
 
     `current` holds "gpu", "compute_capability" and "tensorrt" for this machine. Returns a warning text when only
     the GPU model differs (same SM), else None.
     """
-    missing = [key for key in ("gpu", "compute_capability", "tensorrt") if not record.get(key)]
-    if missing:
+    missing = (
+        ["gpu", "compute_capability", "tensorrt"]
+        if record is None
+        else [key for key in ("gpu", "compute_capability", "tensorrt") if not getattr(record, key)]
+    )
+    if record is None or missing:
         raise ArtifactError(
             f"engine {file} has no build record ({', '.join(missing)} missing in the manifest); {REBUILD}"
         )
-    built_cc, here_cc = str(record["compute_capability"]), current["compute_capability"]
-    built_trt, here_trt = str(record["tensorrt"]), current["tensorrt"]
+    built_cc, here_cc = str(record.compute_capability), current["compute_capability"]
+    built_trt, here_trt = str(record.tensorrt), current["tensorrt"]
     if built_cc != here_cc or _release(built_trt) != _release(here_trt):
         raise ArtifactError(
-            f"engine {file} was built for {record['gpu']} ({_sm(built_cc)}) with TensorRT {built_trt}; "
+            f"engine {file} was built for {record.gpu} ({_sm(built_cc)}) with TensorRT {built_trt}; "
             f"this machine has {current['gpu']} ({_sm(here_cc)}) with TensorRT {here_trt}; {REBUILD}"
         )
-    if record["gpu"] != current["gpu"]:
+    if record.gpu != current["gpu"]:
         return (
-            f"engine {file} was built on {record['gpu']} and runs here on {current['gpu']} (both {_sm(here_cc)}): "
+            f"engine {file} was built on {record.gpu} and runs here on {current['gpu']} (both {_sm(here_cc)}): "
             f"TensorRT can run it, but its kernels were timed on the other model; {REBUILD} for reliable speed"
         )
     return None
