@@ -162,6 +162,19 @@ def test_selecting_on_the_test_split_needs_the_flag(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "--select-on-test" in result.output
 
 
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--preset", "demo"], "--preset"),
+        (["--set", "train.epochs=2", "--amp", "bf16", "--compile"], "--set/--amp/--compile"),
+    ],
+)
+def test_resume_refuses_changes_to_the_run_in_one_line(tmp_path: Path, extra: list[str], named: str) -> None:
+    result = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "run"), *extra])
+    assert result.exit_code == 1 and f"drop {named} (only --data may be given)" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
 def test_demo_preset_learns_well_above_chance(demo_run: Path, synthetic_sysu: Path) -> None:
     """`vireid train --preset demo` (shortened, see conftest) lifts all-search Rank-1 far above chance."""
     from vireid.data.sysu import SYSUMM01

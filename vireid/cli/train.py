@@ -79,11 +79,17 @@ def train_cli(
     from vireid.engine.trainer import train
 
     if resume is not None:
-        if preset or config or overrides or out or select_on_test or val_ids is not None or amp or compile_model:
-            raise VireidError(
-                "--resume continues a run with its own config.toml; drop --preset/--config/--set/--out/--amp/--compile"
-            )
-        result = resume_run(resume, str(data) if data else None)
+        given = {
+            "--preset": preset,
+            "--config": config,
+            "--set": overrides,
+            "--out": out,
+            "--amp": amp,
+            "--select-on-test": select_on_test,
+            "--val-ids": val_ids is not None,
+            "--compile": compile_model,
+        }
+        result = resume_run(resume, str(data) if data else None, changes=[name for name, on in given.items() if on])
         typer.echo(f"resumed {resume}: finished {result.epochs} epochs")
         return
     if out is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -283,8 +284,17 @@ def train(config: RunConfig, out: Path, *, force: bool = False, show_progress: b
     return Trainer(config, out, show_progress=show_progress).fit()
 
 
-def resume(out: Path, data_root: str | None = None, show_progress: bool | None = None) -> TrainResult:
-    """Continue the run in `out` from its last completed epoch."""
+def resume(
+    out: Path, data_root: str | None = None, show_progress: bool | None = None, changes: Sequence[str] = ()
+) -> TrainResult:
+    """Continue the run in `out` from its last completed epoch, with its own config.toml.
+
+    `changes` names what the caller asked to change besides the dataset's location (command-line options such
+    as --preset or --set); a resumed run must continue exactly, so any is refused in one line."""
+    if changes:
+        raise VireidError(
+            f"--resume continues a run with its own config.toml; drop {'/'.join(changes)} (only --data may be given)"
+        )
     config = load_config(out)
     if data_root:
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, root=data_root))
