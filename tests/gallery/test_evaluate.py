@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from tests.gallery.test_store_conformance import FINGERPRINT, _data
-from vireid.gallery.evaluate import SYSU_SAME_ROOM, Bar, _allowed, compare
+from vireid.gallery.evaluate import Bar, compare, protocol_filter
+from vireid.gallery.records import CropFilter
 from vireid.gallery.store import open_store
 
 
@@ -44,11 +45,13 @@ def test_a_camera_3_query_never_sees_camera_2_and_its_small_filtered_set_is_sear
     identities = [crops[i].identity for i in range(0, 60, 2)]
     result = compare(store, "infrared", vectors[0:60:2], ["cam3"] * 30, identities, 20, "ivf", Bar())
     assert result.passed and result.recall_at_10 == 1.0
-    assert _allowed(store, "visible", SYSU_SAME_ROOM["cam3"]).cameras == ("cam0", "cam1", "cam3", "cam4")
+    stored = store.cameras("visible")
+    assert protocol_filter(stored, "cam3") == CropFilter(cameras=("cam0", "cam1", "cam3", "cam4"))
+    assert protocol_filter(stored, "cam6") == CropFilter() and protocol_filter(["cam2"], "cam3") is None
     store.close()
 
 
-def test_scores_use_exact_search_positives_as_the_denominator() -> None:
+def test_scores_share_one_denominator_and_never_exceed_100() -> None:
     from vireid.gallery.evaluate import _scores
     from vireid.gallery.records import Crop, Match
 
@@ -57,6 +60,8 @@ def test_scores_use_exact_search_positives_as_the_denominator() -> None:
 
     exact = [[match(1), match(2), match(1)]]
     index = [[match(2), match(1), match(3)]]
-    rank1, ap = _scores(index, exact, [1], 3)
+    rank1, ap = _scores(index, [2], [1], 3)
     assert rank1 == 0.0 and np.isclose(ap, 100 * (1 / 2) / 2)
-    assert _scores(exact, exact, [1], 3) == (100.0, 100 * (1 + 2 / 3) / 2)
+    assert _scores(exact, [2], [1], 3) == (100.0, 100 * (1 + 2 / 3) / 2)
+    richer = [[match(1), match(1), match(1)]]  # the index found more positives than exact search's top k
+    assert _scores(richer, [3], [1], 3)[1] == 100.0

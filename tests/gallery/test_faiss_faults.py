@@ -102,3 +102,38 @@ def test_a_folder_that_is_no_gallery_is_refused(tmp_path: Path) -> None:
         open_store(tmp_path)
     assert not list(tmp_path.iterdir())
     sqlite3.connect(tmp_path / CATALOG).close()
+
+
+def test_a_second_writer_is_refused_in_one_line_and_readers_are_not(tmp_path: Path) -> None:
+    crops, vectors = _data()
+    writer = open_store(tmp_path / "g", create=True)
+    writer.set_fingerprint(FINGERPRINT)
+    writer.add(crops[:100], vectors[:100])
+    with pytest.raises(VireidError, match="being written by another process") as refused:
+        open_store(tmp_path / "g", writable=True)
+    assert "\n" not in str(refused.value)
+    reader = open_store(tmp_path / "g")
+    assert reader.info().crops == 100
+    reader.close()
+    writer.close()
+    open_store(tmp_path / "g", writable=True).close()  # the lock went with the writer
+
+
+@pytest.mark.parametrize("index", [None, "ivf-flat:nlist=8,nprobe=8"])
+def test_a_reader_opened_before_a_writer_commits_answers_from_the_new_state(tmp_path: Path, index: str | None) -> None:
+    crops, vectors = _data()
+    writer = open_store(tmp_path / "g", create=True, index=index)
+    writer.set_fingerprint(FINGERPRINT)
+    writer.add(crops[:200], vectors[:200])
+    writer.finish()
+    reader = open_store(tmp_path / "g")
+    before = reader.search("visible", vectors[:2], 10, CropFilter())
+    writer.add(crops[200:], vectors[200:])
+    writer.finish()
+    writer.remove(CropFilter(ids=(before[0][0].id,)))
+    writer.close()
+    after = reader.search("visible", vectors[:2], 10, CropFilter())
+    exact = reader.exact_search("visible", vectors[:2], 10, CropFilter())
+    assert [[m.id for m in row] for row in after] == [[m.id for m in row] for row in exact]
+    assert before[0][0].id not in {m.id for m in after[0]}
+    reader.close()

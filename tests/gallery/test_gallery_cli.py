@@ -98,28 +98,20 @@ def test_a_killed_ingest_loses_nothing_committed_and_a_rerun_completes_it(
     demo_export: Path, synthetic_sysu: Path, tmp_path: Path
 ) -> None:
     gallery = tmp_path / "g"
-    command = [
-        sys.executable,
-        "-m",
-        "vireid",
-        "gallery",
-        "add",
-        str(gallery),
-        str(demo_export),
-        "--data",
-        str(synthetic_sysu),
-        "--backend",
-        "ort-cpu",
-        "--batch",
-        "4",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "vireid", "gallery", "add", str(gallery), str(demo_export), "--data"]
+    command += [str(synthetic_sysu), "--backend", "ort-cpu", "--batch", "1"]  # one commit per image
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "runtime")}  # this checkout's
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:  # wait for the first committed batches
-        if (gallery / "infrared" / "vectors.f32").is_file() or (gallery / "visible" / "vectors.f32").is_file():
-            time.sleep(0.3)
+    vectors = [gallery / modality / "vectors.f32" for modality in ("visible", "infrared")]
+    first = 0
+    while time.monotonic() < deadline and process.poll() is None:  # kill once a batch is surely committed:
+        size = sum(v.stat().st_size for v in vectors if v.is_file())  # a second append follows the first commit
+        if first and size > first:
             break
-        time.sleep(0.05)
+        first = first or size
+        time.sleep(0.01)
+    assert process.poll() is None, f"the ingest ended before it could be killed: {process.stderr.read()}"  # type: ignore[union-attr]
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     store = open_store(gallery)
@@ -131,4 +123,4 @@ def test_a_killed_ingest_loses_nothing_committed_and_a_rerun_completes_it(
     contents = [c for c in (s.path for s in from_dataset(synthetic_sysu))]
     assert store.info().crops == len(set(contents)) and all(p.pending == 0 for p in store.info().partitions)
     store.close()
-    assert f"skipped {partial}" in out
+    assert f"skipped {partial}" in out and 0 < partial < len(from_dataset(synthetic_sysu)), "killed mid-ingest"

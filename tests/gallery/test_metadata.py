@@ -23,15 +23,22 @@ def _images(folder: Path, count: int) -> list[Path]:
 def test_csv_and_json_sidecars_give_the_same_crops(tmp_path: Path) -> None:
     _images(tmp_path / "crops", 2)
     (tmp_path / "crops.csv").write_text(
-        "path,modality,camera,time,track\ncrops/0.png,infrared,gate-3,1700000000,17\ncrops/1.png,visible,,,\n"
+        "path,modality,camera,time,track,identity\ncrops/0.png,infrared,gate-3,1700000000,17,0\ncrops/1.png,visible,,,,\n"
     )
     records = [
-        {"path": "crops/0.png", "modality": "infrared", "camera": "gate-3", "time": 1700000000, "track": 17},
+        {
+            "path": "crops/0.png",
+            "modality": "infrared",
+            "camera": "gate-3",
+            "time": 1700000000,
+            "track": 17,
+            "identity": 0,
+        },
         {"path": str(tmp_path / "crops/1.png"), "modality": "visible"},
     ]
     (tmp_path / "crops.json").write_text(json.dumps(records))
     expected = [
-        CropSource(tmp_path / "crops/0.png", "infrared", "gate-3", 1700000000, 17),
+        CropSource(tmp_path / "crops/0.png", "infrared", "gate-3", 1700000000, 17, 0),  # identity 0 is a person
         CropSource(tmp_path / "crops/1.png", "visible"),
     ]
     assert from_sidecar(tmp_path / "crops.csv") == expected

@@ -32,3 +32,11 @@ def test_rescore_and_merge_keep_the_best_rows() -> None:
     assert rows.tolist() == [[2, 0]] and np.allclose(scores, [[0.5, 0.1]])
     scores, rows = ranking.merge((scores, rows), ranking.exact_top_k(matrix, query, 1, np.array([1])), 2)
     assert rows.tolist() == [[1, 2]]
+
+
+@pytest.mark.parametrize("chunk", [2, 65_536])
+def test_equal_scores_are_listed_lower_row_first_across_chunks(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(ranking, "CHUNK_ROWS", chunk)
+    matrix = np.array([[1, 0], [1, 0], [0, 1], [1, 0], [1, 0], [1, 0]], dtype=np.float32)
+    scores, rows = ranking.exact_top_k(matrix, np.array([[1, 0]], dtype=np.float32), 3)
+    assert rows.tolist() == [[0, 1, 3]] and scores.tolist() == [[1.0, 1.0, 1.0]]

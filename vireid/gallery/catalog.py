@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS partitions (
     modality TEXT PRIMARY KEY, rows INTEGER NOT NULL, indexed INTEGER NOT NULL, generation INTEGER NOT NULL,
     spec TEXT NOT NULL, index_bytes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS crops (
-    id INTEGER PRIMARY KEY, content TEXT NOT NULL UNIQUE, path TEXT NOT NULL, modality TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, content TEXT NOT NULL UNIQUE, path TEXT NOT NULL, modality TEXT NOT NULL,
     row INTEGER NOT NULL, camera TEXT NOT NULL, time INTEGER NOT NULL, track INTEGER NOT NULL,
     identity INTEGER NOT NULL, UNIQUE (modality, row));
 CREATE INDEX IF NOT EXISTS crops_where ON crops (modality, camera, time);
@@ -77,7 +77,14 @@ class Catalog:
 
     def fingerprint(self) -> Fingerprint | None:
         text = self.meta("fingerprint")
-        return None if text is None else Fingerprint(**json.loads(text))
+        if text is None:
+            return None
+        try:
+            return Fingerprint(**json.loads(text))
+        except (ValueError, TypeError):
+            raise VireidError(
+                f"gallery catalogue {self.path} holds a malformed fingerprint; restore it from a backup"
+            ) from None
 
     def set_fingerprint(self, fingerprint: Fingerprint) -> None:
         text = json.dumps(fingerprint.__dict__, sort_keys=True)
@@ -139,6 +146,12 @@ class Catalog:
             "INSERT OR REPLACE INTO partitions VALUES (?, ?, ?, ?, ?, ?)",
             (state.modality, state.rows, state.indexed, state.generation, state.spec, state.index_bytes),
         )
+
+    def snapshot(self) -> _Transaction:
+        """`with catalog.snapshot():` every read inside sees one state of the gallery, whatever a writer
+        commits meanwhile (WAL readers keep their snapshot until the transaction ends)."""
+        self.db.execute("BEGIN")
+        return _Transaction(self.db)
 
     def transaction(self) -> _Transaction:
         """`with catalog.transaction():` commits on success and rolls back on any exception."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -22,6 +23,24 @@ from vireid.gallery.partition import Partition
 from vireid.gallery.records import Crop, CropFilter, Fingerprint, GalleryInfo, Match, PartitionInfo
 
 CATALOG = "catalog.sqlite"
+LOCK = ".writer.lock"
+
+
+def _writer_lock(root: Path) -> IO[bytes]:
+    """One writer at a time: `add`, `remove` and `eval` hold an exclusive lock on GALLERY/.writer.lock.
+    A writable open cuts uncommitted vectors and stale index files, which would be another writer's work in
+    flight. Readers take no lock: they read committed state only."""
+    import fcntl
+
+    handle = open(root / LOCK, "ab")  # noqa: SIM115 (held open until close: the lock lives with the handle)
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise VireidError(
+            f"gallery {root} is being written by another process (add, remove or eval); run this when it ends"
+        ) from None
+    return handle
 
 
 class FaissStore:
@@ -29,6 +48,7 @@ class FaissStore:
         self.root, self.catalog, self.writable, self.override = root, catalog, writable, index
         self.fingerprint: Fingerprint | None = catalog.fingerprint()
         self._partitions: dict[str, Partition] = {}
+        self._lock: IO[bytes] | None = None
         if writable and self.fingerprint is not None:  # cut what a killed ingest appended but never committed
             for modality in MODALITIES:
                 if (root / modality).is_dir():
@@ -40,10 +60,18 @@ class FaissStore:
             raise VireidError(f"gallery {root} is a file; a FAISS gallery is a folder")
         if not create and not (root / CATALOG).is_file():
             raise VireidError(f"{root} is not a gallery (no {CATALOG}); create one with `vireid gallery add`")
-        if create:
-            root.mkdir(parents=True, exist_ok=True)
         spec = parse(index) if index else None
-        return cls(root, Catalog(root / CATALOG, create=create), writable=writable or create, index=spec)
+        lock = None
+        try:
+            if create:
+                root.mkdir(parents=True, exist_ok=True)
+            if writable or create:
+                lock = _writer_lock(root)
+        except OSError as err:
+            raise VireidError(f"cannot open gallery {root} for writing: {err.strerror}") from None
+        store = cls(root, Catalog(root / CATALOG, create=create), writable=writable or create, index=spec)
+        store._lock = lock
+        return store
 
     def partition(self, modality: Modality) -> Partition:
         if self.fingerprint is None:
@@ -81,13 +109,21 @@ class FaissStore:
                 self.partition(modality).fold(self.override, log)
 
     def search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
-        partition = self.partition(modality)
-        allowed = None if where.empty else self.catalog.rows(modality, where)
-        return self._matches(modality, *partition.search(queries, k, allowed))
+        return self._answer(modality, queries, k, where, exact=False)
 
     def exact_search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
-        allowed = None if where.empty else self.catalog.rows(modality, where)
-        return self._matches(modality, *self.partition(modality).exact(queries, k, allowed))
+        return self._answer(modality, queries, k, where, exact=True)
+
+    def _answer(
+        self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter, exact: bool
+    ) -> list[list[Match]]:
+        """One search inside one catalogue snapshot: a writer's commit in between cannot mix two states."""
+        partition = self.partition(modality)
+        with self.catalog.snapshot():
+            partition.refresh()
+            allowed = None if where.empty else self.catalog.rows(modality, where)
+            found = partition.exact(queries, k, allowed) if exact else partition.search(queries, k, allowed)
+            return self._matches(modality, *found)
 
     def _matches(self, modality: Modality, scores: np.ndarray, rows: np.ndarray) -> list[list[Match]]:
         crops = self.catalog.crops_at(modality, rows.ravel().tolist())
@@ -147,3 +183,6 @@ class FaissStore:
 
     def close(self) -> None:
         self.catalog.close()
+        if self._lock is not None:
+            self._lock.close()  # releases the writer lock (so does the process's death)
+            self._lock = None

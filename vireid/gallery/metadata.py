@@ -74,10 +74,10 @@ def from_sidecar(sidecar: Path) -> list[CropSource]:
                 CropSource(
                     path,
                     require_modality(record["modality"], "modality"),
-                    str(record.get("camera", "") or ""),
-                    int(record.get("time", 0) or 0),
-                    int(record.get("track", -1) or -1),
-                    int(record.get("identity", -1) or -1),
+                    str(_given(record, "camera", "")),
+                    int(_given(record, "time", 0)),  # type: ignore[call-overload]
+                    int(_given(record, "track", -1)),  # type: ignore[call-overload]
+                    int(_given(record, "identity", -1)),  # type: ignore[call-overload]
                 )
             )
         except (KeyError, TypeError, ValueError, VireidError) as err:
@@ -86,3 +86,9 @@ def from_sidecar(sidecar: Path) -> list[CropSource]:
     if missing:
         raise VireidError(f"--sidecar {sidecar} names {missing[0]}, which does not exist")
     return sources
+
+
+def _given(record: dict[str, object], key: str, default: object) -> object:
+    """The record's value, or `default` where it is absent or empty (a CSV's empty cell); 0 is a value."""
+    value = record.get(key)
+    return default if value is None or value == "" else value

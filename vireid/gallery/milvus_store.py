@@ -14,8 +14,10 @@ nested under "params", which both read.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,17 @@ _FIELDS = ["content", "path", "camera", "time", "track", "identity"]
 _MILVUS_INDEX = {"flat": "FLAT", "ivf-flat": "IVF_FLAT", "ivf-sq8": "IVF_SQ8"}
 
 
+@contextmanager
+def _one_line(location: str) -> Iterator[None]:
+    """A Milvus refusal (a filter it cannot parse, a field too long, a limit too high) as one line."""
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        yield
+    except MilvusException as err:
+        raise VireidError(f"Milvus at {location} refused: {str(err.message).splitlines()[0][:200]}") from None
+
+
 def content_id(content: str) -> int:
     """A 60-bit primary key from the content hash: the same image is the same entity."""
     return int(content[:15], 16)
@@ -41,7 +54,7 @@ def expression(where: CropFilter) -> str:
     """`where` as a Milvus boolean expression ("" allows everything)."""
     clauses = []
     if where.cameras:
-        clauses.append(f"camera in {json.dumps(list(where.cameras))}")
+        clauses.append(f"camera in {json.dumps(list(where.cameras), ensure_ascii=False)}")
     if where.since is not None:
         clauses.append(f"time >= {int(where.since)}")
     if where.until is not None:
@@ -53,6 +66,8 @@ def expression(where: CropFilter) -> str:
 
 class MilvusStore:
     def __init__(self, client: Any, collection: str, location: str, index: IndexSpec) -> None:
+        """`index`: the spec asked for (IndexSpec("flat") when none was); an existing collection keeps the
+        index it was built with, and takes only a new nprobe."""
         self.client, self.collection, self.location, self.spec = client, collection, location, index
         self.meta = f"{collection}_meta"
         self.fingerprint: Fingerprint | None = None
@@ -60,9 +75,15 @@ class MilvusStore:
             client.load_collection(self.meta)
             found = client.get(self.meta, ids=[0], output_fields=["text"])
             try:
-                self.fingerprint = Fingerprint(**json.loads(found[0]["text"]))
-            except (IndexError, KeyError, ValueError, TypeError):
+                meta = json.loads(found[0]["text"])
+                self.fingerprint = Fingerprint(**meta["fingerprint"])
+                stored = parse(meta["index"])
+            except (IndexError, KeyError, ValueError, TypeError, VireidError):
                 raise VireidError(f"Milvus collection {self.meta} at {location} is not a vireid gallery's") from None
+            if index.kind != stored.kind or (index.nlist and index.nlist != stored.nlist):
+                self.spec = stored  # the collection's index was built once; only nprobe is a search setting
+            else:
+                self.spec = replace(stored, nprobe=index.nprobe or stored.nprobe)
             client.load_collection(collection)
 
     @classmethod
@@ -76,7 +97,9 @@ class MilvusStore:
             uri, collection = f"http://{address}", name or DEFAULT_COLLECTION
         else:
             uri = location
-        spec = choose(0, parse(index)) if index else IndexSpec("flat")
+        spec = choose(0, parse(index)) if index else IndexSpec("flat", nprobe=0)
+        if not create and not location.startswith(MILVUS_SCHEME) and not Path(location).exists():
+            raise VireidError(f"{location} holds no vireid gallery; create one with `vireid gallery add`")
         if spec.kind not in _MILVUS_INDEX:
             raise VireidError(f"--index {spec.kind} is not offered on Milvus; use one of {', '.join(_MILVUS_INDEX)}")
         try:
@@ -135,17 +158,24 @@ class MilvusStore:
         params = self.client.prepare_index_params()
         params.add_index(field_name="vec", index_type="FLAT", metric_type="IP")
         self.client.create_collection(self.meta, schema=schema, index_params=params)
-        text = json.dumps(asdict(fingerprint), sort_keys=True)
+        text = json.dumps({"fingerprint": asdict(fingerprint), "index": self.spec.text()}, sort_keys=True)
         self.client.insert(self.meta, [{"id": 0, "vec": [0.0, 0.0], "text": text}])
         self.client.flush(self.meta)
 
     def known(self, contents: Sequence[str]) -> set[str]:
         if self.fingerprint is None or not contents:
             return set()
-        found = self.client.get(self.collection, ids=[content_id(c) for c in contents], output_fields=["content"])
-        return {row["content"] for row in found}
+        found: set[str] = set()
+        for start in range(0, len(contents), 1000):
+            ids = [content_id(c) for c in contents[start : start + 1000]]
+            found.update(row["content"] for row in self.client.get(self.collection, ids=ids, output_fields=["content"]))
+        return found
 
     def add(self, crops: Sequence[Crop], vectors: np.ndarray) -> list[int]:
+        with _one_line(self.location):
+            return self._add(crops, vectors)
+
+    def _add(self, crops: Sequence[Crop], vectors: np.ndarray) -> list[int]:
         ids: list[int] = []
         for modality in MODALITIES:
             rows = [
@@ -166,6 +196,10 @@ class MilvusStore:
         self.client.flush(self.collection)  # unflushed rows are brute-forced on every search
 
     def search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
+        with _one_line(self.location):
+            return self._search(modality, queries, k, where)
+
+    def _search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
         params = {"metric_type": "IP", "params": {"nprobe": self.spec.nprobe} if self.spec.is_ivf else {}}
         hits = self.client.search(
             self.collection,
@@ -183,6 +217,10 @@ class MilvusStore:
         ]
 
     def exact_search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
+        with _one_line(self.location):
+            return self._exact_search(modality, queries, k, where)
+
+    def _exact_search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
         rows = self.client.query(
             self.collection,
             filter=expression(where),
@@ -203,6 +241,10 @@ class MilvusStore:
         ]
 
     def remove(self, where: CropFilter) -> int:
+        with _one_line(self.location):
+            return self._remove(where)
+
+    def _remove(self, where: CropFilter) -> int:
         if where.empty:
             raise VireidError(
                 "remove needs --id, --camera, --since or --until (it never empties a gallery by accident)"

@@ -39,8 +39,8 @@ class Partition:
         self.state: PartitionState = catalog.partition(modality)
         self.spec = parse(self.state.spec)
         self.vectors_path = self.folder / "vectors.f32"
-        self._check_vectors()
         self._index: Any = None
+        self._check_vectors()
 
     # -- files ---------------------------------------------------------------------------------------------
     def _check_vectors(self) -> None:
@@ -81,8 +81,13 @@ class Partition:
         return first
 
     def refresh(self) -> None:
+        """Read the partition's state again (another process may have committed); a new index generation is
+        opened when next needed."""
+        generation = self.state.generation
         self.state = self.catalog.partition(self.modality)
         self.spec = parse(self.state.spec)
+        if self.state.generation != generation:
+            self._index = None
 
     # -- index ---------------------------------------------------------------------------------------------
     def index(self) -> Any:
@@ -125,6 +130,8 @@ class Partition:
         import faiss
 
         if rebuild:
+            if wanted.kind == "ivf-pq" and wanted.pq_m and self.dim % wanted.pq_m:
+                raise VireidError(f"--index ivf-pq m={wanted.pq_m} must divide the embedding dimension {self.dim}")
             needed = max(wanted.nlist, 256 if wanted.kind == "ivf-pq" else 0)
             if live < needed:
                 raise VireidError(

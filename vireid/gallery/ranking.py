@@ -34,10 +34,19 @@ def exact_top_k(
             vectors = np.ascontiguousarray(matrix[chunk], dtype=np.float32)
         product = queries @ vectors.T  # Q x chunk
         keep = min(k, len(chunk))
-        local = np.argpartition(-product, keep - 1, axis=1)[:, :keep]
-        best_scores = np.concatenate([best_scores, np.take_along_axis(product, local, axis=1)], axis=1)
-        best_rows = np.concatenate([best_rows, chunk[local]], axis=1)
-        best_scores, best_rows = _keep_best(best_scores, best_rows, k)
+        kth = np.partition(product, -keep, axis=1)[:, -keep]  # each query's k-th best score in the chunk
+        merged_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        merged_rows = np.full((len(queries), k), -1, dtype=np.int64)
+        for q in range(len(queries)):  # every row tying the k-th score stays a candidate: ties go to lower rows
+            local = np.flatnonzero(product[q] >= kth[q])
+            top_scores, top_rows = _keep_best(
+                np.concatenate([best_scores[q], product[q, local]])[None],
+                np.concatenate([best_rows[q], chunk[local]])[None],
+                k,
+            )
+            width = top_scores.shape[1]
+            merged_scores[q, :width], merged_rows[q, :width] = top_scores[0], top_rows[0]
+        best_scores, best_rows = merged_scores, merged_rows
     return _padded(best_scores, best_rows, k)
 
 

@@ -48,6 +48,8 @@ class CropFilter:
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.since > self.until:
             raise VireidError(f"--since {self.since} is after --until {self.until}")
+        if any(not 0 <= i < 2**63 for i in self.ids):
+            raise VireidError("--id takes gallery ids as `vireid gallery search` prints them (#N), 0 <= N < 2^63")
 
     @property
     def empty(self) -> bool:
