@@ -9,16 +9,22 @@ import numpy as np
 
 from tests.gallery.test_store_conformance import FINGERPRINT, _data
 from vireid.gallery.evaluate import Bar, compare, protocol_filter
-from vireid.gallery.records import CropFilter
-from vireid.gallery.store import open_store
+from vireid.gallery.records import Crop, CropFilter
+from vireid.gallery.store import GalleryStore, open_store
+
+
+def _under_probed_gallery(root: Path, crops: list[Crop], vectors: np.ndarray) -> GalleryStore:
+    """An IVF gallery probing 1 of its 16 lists: it misses some of exact search's answers."""
+    store = open_store(root, create=True, index="ivf-flat:nlist=16,nprobe=1")
+    store.set_fingerprint(FINGERPRINT)
+    store.add(crops, vectors)
+    store.finish()
+    return store
 
 
 def test_eval_raises_nprobe_until_the_index_answers_like_exact_search_and_keeps_it(tmp_path: Path) -> None:
     crops, vectors = _data(600)
-    store = open_store(tmp_path / "g", create=True, index="ivf-flat:nlist=16,nprobe=1")
-    store.set_fingerprint(FINGERPRINT)
-    store.add(crops, vectors)
-    store.finish()
+    store = _under_probed_gallery(tmp_path / "g", crops, vectors)
     queries = vectors[0:60:2]  # infrared crops against the visible partition
     cameras = ["cam1"] * len(queries)  # (a camera-3 query's filter would be answered exactly: see below)
     identities = [crops[i].identity for i in range(0, 60, 2)]
@@ -38,10 +44,7 @@ def test_eval_raises_nprobe_until_the_index_answers_like_exact_search_and_keeps_
 
 def test_a_camera_3_query_never_sees_camera_2_and_its_small_filtered_set_is_searched_exactly(tmp_path: Path) -> None:
     crops, vectors = _data(600)
-    store = open_store(tmp_path / "g", create=True, index="ivf-flat:nlist=16,nprobe=1")
-    store.set_fingerprint(FINGERPRINT)
-    store.add(crops, vectors)
-    store.finish()
+    store = _under_probed_gallery(tmp_path / "g", crops, vectors)
     identities = [crops[i].identity for i in range(0, 60, 2)]
     result = compare(store, "infrared", vectors[0:60:2], ["cam3"] * 30, identities, 20, "ivf", Bar())
     assert result.passed and result.recall_at_10 == 1.0

@@ -3,7 +3,6 @@ line and are never rebuilt over; IVF at nprobe = nlist is exact (see also the co
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +100,6 @@ def test_a_folder_that_is_no_gallery_is_refused(tmp_path: Path) -> None:
     with pytest.raises(VireidError, match="is not a gallery"):
         open_store(tmp_path)
     assert not list(tmp_path.iterdir())
-    sqlite3.connect(tmp_path / CATALOG).close()
 
 
 def test_a_second_writer_is_refused_in_one_line_and_readers_are_not(tmp_path: Path) -> None:

@@ -61,10 +61,19 @@ def filled(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | N
 
 
 def _brute(crops: list[Crop], vectors: np.ndarray, query: np.ndarray, k: int, where: CropFilter) -> list[str]:
-    rows = [i for i, c in enumerate(crops) if c.modality == "visible" and where.allows(-1, c)]
+    rows = [i for i, c in enumerate(crops) if c.modality == "visible" and _allows(where, c)]
     scores = vectors[rows] @ query
     order = np.argsort(-scores, kind="stable")[:k]
     return [crops[rows[i]].content for i in order]
+
+
+def _allows(where: CropFilter, crop: Crop) -> bool:
+    """The filter's meaning, stated here in Python; the stores' SQL and Milvus expressions must agree."""
+    return (
+        (not where.cameras or crop.camera in where.cameras)
+        and (where.since is None or crop.time >= where.since)
+        and (where.until is None or crop.time <= where.until)
+    )
 
 
 def _open(location: str) -> GalleryStore:

@@ -176,10 +176,6 @@ class Catalog:
                 found[int(record[0])] = crop_of(record[1:])
         return found
 
-    def delete(self, modality: Modality, where: CropFilter) -> np.ndarray:
-        """The rows `where` selects in `modality` (the caller deletes them with `drop_rows` in its transaction)."""
-        return self.rows(modality, where)
-
     def drop_rows(self, modality: Modality, rows: np.ndarray) -> None:
         for start in range(0, len(rows), 500):
             chunk = [int(r) for r in rows[start : start + 500]]

@@ -217,9 +217,7 @@ class Partition:
         )
 
     # -- search --------------------------------------------------------------------------------------------
-    def search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None, nprobe: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, rows) of the best `k` live rows per query, among `allowed` rows (None: every live row)."""
         matrix = self.matrix()
         index = self.index() if self.spec.is_ivf else None
@@ -229,7 +227,7 @@ class Partition:
         import faiss
 
         params = faiss.SearchParametersIVF()
-        params.nprobe = nprobe or self.spec.nprobe
+        params.nprobe = self.spec.nprobe
         if allowed is not None:
             selector = faiss.IDSelectorBatch(allowed)
             params.sel = selector  # `selector` stays referenced until the search returns

@@ -55,15 +55,6 @@ class CropFilter:
     def empty(self) -> bool:
         return not self.cameras and self.since is None and self.until is None and not self.ids
 
-    def allows(self, gallery_id: int, crop: Crop) -> bool:
-        """The filter's meaning, stated once in Python; the stores' SQL and Milvus expressions must agree."""
-        return (
-            (not self.cameras or crop.camera in self.cameras)
-            and (self.since is None or crop.time >= self.since)
-            and (self.until is None or crop.time <= self.until)
-            and (not self.ids or gallery_id in self.ids)
-        )
-
 
 @dataclass(frozen=True)
 class Fingerprint:

@@ -1,13 +1,13 @@
 """Gallery embedding cache keyed by file content, so a second query over the same gallery embeds nothing.
 
-One `.npz` per (artifact file hash, backend, precision) holds the SHA-256 of each embedded image file and its
-embedding. A renamed or copied image is still found; a changed image (same name, new content) is embedded
-again. Written atomically; a corrupt cache file is ignored and rebuilt.
+One `.npz` per (artifact file hash, backend, precision) holds the SHA-256 of each embedded image file (the
+gallery's content hash, `vireid.gallery.ingest.content_hash`) and its embedding. A renamed or copied image is
+still found; a changed image (same name, new content) is embedded again. Written atomically; a corrupt cache
+file is ignored and rebuilt.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
@@ -20,10 +20,6 @@ from vireid_runtime.cache import cache_dir
 def default_cache_dir() -> Path:
     """$VIREID_CACHE/search, else the user cache folder's vireid/search (where the backends' caches live too)."""
     return cache_dir("search")
-
-
-def content_key(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class EmbeddingCache:

@@ -14,10 +14,11 @@ import numpy as np
 from vireid.data.images import load_image
 from vireid.data.layout import identity_of
 from vireid.errors import VireidError
+from vireid.gallery.ingest import content_hash
 from vireid.gallery.ranking import exact_top_k
 from vireid.gallery.records import Crop, Match
 from vireid.gallery.store import require_modality
-from vireid.search.cache import EmbeddingCache, content_key, default_cache_dir
+from vireid.search.cache import EmbeddingCache, default_cache_dir
 from vireid.search.gallery import gallery_files
 
 
@@ -78,7 +79,7 @@ def search(
             gallery_embedder.backend,
             gallery_embedder.precision,
         )
-        keys = [content_key(path) for path in files]
+        keys = [content_hash(path) for path in files]
         found = cache.lookup(keys)
         missing = [i for i, feature in enumerate(found) if feature is None]
         for start in range(0, len(missing), batch_size):
