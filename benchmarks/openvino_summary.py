@@ -28,8 +28,8 @@ def rows(bench: BenchResult) -> list[str]:
         split = next(iter(entry.splits.values()))  # SYSU-MM01: one family, the 10-trial mean
         cells = [
             f"{entry.backend} {entry.precision}",
-            f"{entry.cos_min:.5f}",
-            f"{entry.bar.cos_min:g}",
+            f"{entry.figures.cos_min:.5f}",
+            f"{entry.figures.bar.cos_min:g}",
             f"{100 * split.dR1:+.2f}",
             f"{100 * split.dmAP:+.2f}",
             "pass" if entry.passed else "FAIL",

@@ -89,7 +89,7 @@ def from_bench(bench: BenchResult, path: Path, modality: str, precision: str | N
     options = []
     for row in rows:
         parity = bench.parity_of(row.backend, row.precision)
-        cosine = f", cos min {parity.cos_min:.5f} (bar {parity.bar.cos_min:g})" if parity else ""
+        cosine = f", cos min {parity.figures.cos_min:.5f} (bar {parity.figures.bar.cos_min:g})" if parity else ""
         timed = "" if branch == modality else f" (timed on the {branch} branch)"
         options.append(
             Option(

@@ -13,14 +13,17 @@ from pathlib import Path
 
 from vireid_runtime.errors import ArtifactError
 from vireid_runtime.machine import Machine
-from vireid_runtime.parity import Bar
+from vireid_runtime.parity import ParityFigures
 from vireid_runtime.records import build
 
 BENCH_FILE = "bench.json"
-FORMAT = "vireid-bench/2"
-"""2: parity rows carry the tail (1st-percentile cosine, images below the bar)."""
-READABLE_FORMATS = ("vireid-bench/1", FORMAT)
-"""A /1 bench.json reads with no tail figures (None); `auto` judges by its bars as before."""
+FORMAT = "vireid-bench/3"
+"""2: parity rows carry the tail (1st-percentile cosine, images below the bar). 3: a parity row holds the cosine
+figures as one `ParityFigures`, the record the export's gate writes, instead of a copy of its fields."""
+READABLE_FORMATS = ("vireid-bench/1", "vireid-bench/2", FORMAT)
+"""A /1 or /2 bench.json is read by moving each row's cosine fields into its figures (/1: no tail, None)."""
+COSINE_FIELDS = ("images", "cos_min", "cos_mean", "max_abs_diff", "norm_min", "norm_max", "bar", "cos_p01", "below")
+"""The fields of a /1 or /2 parity row that /3 keeps in `ParityRow.figures`."""
 FIX = "re-run `vireid bench` with this vireid"
 
 
@@ -72,22 +75,16 @@ class ParityRow:
     backend: str
     precision: str
     files: dict[str, str]
-    images: int
-    cos_min: float
-    cos_mean: float
-    max_abs_diff: float
-    norm_min: float
-    norm_max: float
-    bar: Bar
-    """The cosine bar this backend x precision is held to (the export's for its artifact; bf16: the fp16 bar)."""
-    cosine_ok: bool
+    figures: ParityFigures
+    """Cosine figures over every evaluation image, judged against the bar this backend x precision is held to
+    (the export's for its artifact; bf16: the fp16 bar)."""
     retrieval_ok: bool
     """Rank-1 and mAP within the bench's retrieval bar of the reference on every task family."""
     splits: dict[str, RetrievalDelta]
-    cos_p01: float | None = None
-    """The 1st-percentile cosine over every image (None in a bench.json written before it was kept)."""
-    below: int | None = None
-    """How many images fall below the bar's minimum cosine."""
+
+    @property
+    def cosine_ok(self) -> bool:
+        return self.figures.passed
 
     @property
     def passed(self) -> bool:
@@ -157,9 +154,20 @@ def bench_from_dict(values: object) -> BenchResult:
         found = values.get("format") if isinstance(values, dict) else None
         readable = " or ".join(repr(f) for f in READABLE_FORMATS)
         raise ArtifactError(f"bench.json format {found!r} is not {readable}; {FIX}")
-    values = {**values, "format": FORMAT}  # read as this format: what /2 added has defaults
+    if values["format"] != FORMAT:
+        values = {**values, "parity": [_figures_inside(row) for row in values.get("parity") or ()]}
+    values = {**values, "format": FORMAT}
     result: BenchResult = build(BenchResult, values, "bench", "bench.json", FIX)
     return result
+
+
+def _figures_inside(row: object) -> object:
+    """A /1 or /2 parity row in the /3 shape: its cosine fields (and `cosine_ok` as `passed`) under `figures`."""
+    if not isinstance(row, dict):
+        return row  # `build` names what is malformed
+    figures = {key: row[key] for key in COSINE_FIELDS if key in row}
+    rest = {key: value for key, value in row.items() if key not in COSINE_FIELDS and key != "cosine_ok"}
+    return {**rest, "figures": {**figures, "passed": row.get("cosine_ok")}}
 
 
 def read_bench(path: str | Path) -> BenchResult:

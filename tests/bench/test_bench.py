@@ -42,13 +42,15 @@ def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_pa
     expected = {("torch", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "int8"), ("openvino", "fp32"), ("openvino", "int8")}
     assert expected <= set(parity)
     for row in parity.values():  # the tail beside the minimum and the mean, on every image judged
-        assert row.cos_p01 is not None and row.cos_min <= row.cos_p01 <= 1.0 + 1e-9
-        assert row.below is not None and (row.below == 0) == (row.cos_min >= row.bar.cos_min)
-    torch_entry = parity[("torch", "fp32")]
+        cosine = row.figures
+        assert cosine.cos_p01 is not None and cosine.cos_min <= cosine.cos_p01 <= 1.0 + 1e-9
+        assert cosine.below is not None and (cosine.below == 0) == (cosine.cos_min >= cosine.bar.cos_min)
+    torch_entry = parity[("torch", "fp32")].figures
     assert torch_entry.cos_min > 0.999999 and torch_entry.max_abs_diff == 0.0
     for backend in ("ort-cpu", "openvino"):
         fp32 = parity[(backend, "fp32")]
-        assert fp32.cos_min >= 0.99999 and fp32.bar.cos_min == 0.99999 and fp32.cosine_ok, backend
+        cosine = fp32.figures
+        assert cosine.cos_min >= 0.99999 and cosine.bar.cos_min == 0.99999 and fp32.cosine_ok, backend
         (split,) = fp32.splits.values()
         assert abs(split.dmAP) < 0.01
         assert parity[(backend, "int8")].files["visible"] == "visible.int8-cpu.onnx"  # the u8s8 graph, both

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -9,21 +10,22 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from vireid.cli.app import app
-from vireid.demo import DemoOptions, run_demo
+from vireid.demo import DemoOptions, DemoRecipe, run_demo
+from vireid.demo.recipe import demo_bench
 from vireid.eval.report import read_evaluation
 from vireid_runtime.bench_result import read_bench
 
-REDUCED = {
-    "ids": 12,
-    "bench_runs": 2,
-    "train_overrides": ("train.epochs=1", "train.batches_per_epoch=2", "train.val_ids=2", "train.ids_per_batch=4"),
-}
-"""The library's own size knobs (the CLI keeps only --out, --seed and --force)."""
+REDUCED = DemoRecipe(
+    ids=12,
+    train_overrides=("train.epochs=1", "train.batches_per_epoch=2", "train.val_ids=2", "train.ids_per_batch=4"),
+    bench=dataclasses.replace(demo_bench(), runs=2),
+)
+"""A smaller recipe (the CLI keeps only --out, --seed and --force)."""
 
 
 def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    assert run_demo(DemoOptions(out=out, **REDUCED)) == out / "report.md"  # type: ignore[arg-type]
+    assert run_demo(DemoOptions(out=out, recipe=REDUCED)) == out / "report.md"
     for relative in (
         "data/exp/test_id.txt",
         "run/config.toml",

@@ -24,7 +24,7 @@ from vireid_runtime.bench_result import (
     read_bench,
 )
 from vireid_runtime.machine import Machine, this_machine
-from vireid_runtime.parity import BARS
+from vireid_runtime.parity import BARS, ParityFigures
 
 
 def _timing(images_per_s: float, batch: int) -> Timing:
@@ -43,14 +43,16 @@ def _bench(art: Path, rows: list[tuple[str, str, float, bool]], machine: Machine
                 backend=backend,
                 precision=precision,
                 files={},
-                images=10,
-                cos_min=cos,
-                cos_mean=cos,
-                max_abs_diff=0.01,
-                norm_min=1.0,
-                norm_max=1.0,
-                bar=BARS[precision],
-                cosine_ok=passed or precision == "fp32",
+                figures=ParityFigures(
+                    images=10,
+                    cos_min=cos,
+                    cos_mean=cos,
+                    max_abs_diff=0.01,
+                    norm_min=1.0,
+                    norm_max=1.0,
+                    bar=BARS[precision],
+                    passed=passed or precision == "fp32",
+                ),
                 retrieval_ok=passed,
                 splits={},
             )
@@ -100,7 +102,7 @@ def test_the_bench_result_reads_back_typed_and_refuses_other_formats(art: Path, 
     for broken, message in (
         (
             {**values, "format": "vireid-bench/0"},
-            r"format 'vireid-bench/0' is not 'vireid-bench/1' or 'vireid-bench/2'",
+            r"format 'vireid-bench/0' is not 'vireid-bench/1' or 'vireid-bench/2' or 'vireid-bench/3'",
         ),
         ({**values, "extra": 1}, r"bench has unknown fields extra; re-run `vireid bench`"),
     ):
@@ -163,6 +165,29 @@ def test_without_a_bench_auto_takes_the_first_that_runs_in_the_order(art: Path) 
         assert f"{skipped}" in lines[0].split("passed over: ")[1]  # each one passed over says why
 
 
+def _flattened(values: dict, format_: str) -> dict:  # type: ignore[type-arg]
+    """A /3 bench.json as /2 wrote it (each row's cosine figures at its top level) or /1 (no tail figures)."""
+    rows = []
+    for row in values["parity"]:
+        figures = {k: v for k, v in row["figures"].items() if k != "passed"}
+        if format_ == "vireid-bench/1":
+            figures = {k: v for k, v in figures.items() if k not in ("cos_p01", "below")}
+        rest = {k: v for k, v in row.items() if k != "figures"}
+        rows.append({**rest, **figures, "cosine_ok": row["figures"]["passed"]})
+    return {**values, "format": format_, "parity": rows}
+
+
+@pytest.mark.parametrize("format_", ["vireid-bench/1", "vireid-bench/2"])
+def test_an_older_bench_reads_with_its_cosine_figures_inside_each_row(art: Path, format_: str) -> None:
+    bench = _bench(art, [("ort-cpu", "int8", 100.0, True), ("openvino", "int8", 90.0, False)])
+    old = bench_from_dict(_flattened(json.loads(bench.to_json()), format_))
+    if format_ == "vireid-bench/2":
+        assert old == bench
+    for row, original in zip(old.parity, bench.parity, strict=True):
+        assert row.figures.cos_min == original.figures.cos_min and row.passed == original.passed
+        assert row.figures.bar == original.figures.bar
+
+
 @pytest.mark.parametrize("problem", ["machine", "format", "export"])
 def test_a_bench_of_another_machine_format_or_export_is_ignored_in_one_line(art: Path, problem: str) -> None:
     here = this_machine()
@@ -182,7 +207,7 @@ def test_a_bench_of_another_machine_format_or_export_is_ignored_in_one_line(art:
     }[problem]
     assert expected in lines[0] and len(lines) == 1 and "\n" not in lines[0]
     if problem == "format":
-        assert "is not 'vireid-bench/1' or 'vireid-bench/2'" in lines[0]
+        assert "is not 'vireid-bench/1' or 'vireid-bench/2' or 'vireid-bench/3'" in lines[0]
 
 
 def test_a_bench_where_nothing_passed_falls_back_to_the_order(art: Path) -> None:

@@ -12,7 +12,7 @@ protocol with their deltas against the reference, which must stay within `RETRIE
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from vireid.eval.extract import extract_embeddings
 from vireid.eval.protocols import score
 from vireid.eval.splits import EvaluationSplit
 from vireid_runtime.bench_result import ParityRow, Retrieval, RetrievalDelta
-from vireid_runtime.parity import Bar, ParityFigures, parity_figures
+from vireid_runtime.parity import Bar, parity_figures
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
 RETRIEVAL_DELTA_BAR = 0.005
@@ -94,13 +94,4 @@ def compare(
             dmINP=values.mINP - base.mINP,
         )
     retrieval_ok = all(abs(t.dR1) <= RETRIEVAL_DELTA_BAR and abs(t.dmAP) <= RETRIEVAL_DELTA_BAR for t in tasks.values())
-    shared = {f.name: getattr(figures, f.name) for f in fields(ParityFigures) if f.name != "passed"}
-    return ParityRow(
-        backend=backend,
-        precision=precision,
-        files=files,
-        **shared,
-        cosine_ok=figures.passed,
-        retrieval_ok=retrieval_ok,
-        splits=tasks,
-    )
+    return ParityRow(backend, precision, files, figures, retrieval_ok, tasks)

@@ -23,16 +23,17 @@ def _delta(value: float) -> str:
 def parity_rows(result: BenchResult) -> list[list[str]]:
     rows = []
     for entry in result.parity:
+        cosine = entry.figures
         for split, metrics in entry.splits.items():
             rows.append(
                 [
                     f"{entry.backend} {entry.precision}",
                     split,
-                    f"{entry.cos_min:.6f}",
-                    "-" if entry.cos_p01 is None else f"{entry.cos_p01:.6f}",
-                    "-" if entry.below is None else f"{entry.below} / {entry.images}",
-                    f"{entry.cos_mean:.6f}",
-                    f"{entry.max_abs_diff:.2e}",
+                    f"{cosine.cos_min:.6f}",
+                    "-" if cosine.cos_p01 is None else f"{cosine.cos_p01:.6f}",
+                    "-" if cosine.below is None else f"{cosine.below} / {cosine.images}",
+                    f"{cosine.cos_mean:.6f}",
+                    f"{cosine.max_abs_diff:.2e}",
                     f"{_pct(metrics.R1)} ({_delta(metrics.dR1)})",
                     f"{_pct(metrics.mAP)} ({_delta(metrics.dmAP)})",
                     f"{_pct(metrics.mINP)} ({_delta(metrics.dmINP)})",
@@ -46,7 +47,7 @@ def _verdict(entry: ParityRow) -> str:
     """Within the cosine bar and within 0.5 points of R1 / mAP, or what missed."""
     misses = []
     if not entry.cosine_ok:
-        misses.append(f"cosine (bar {entry.bar})")
+        misses.append(f"cosine (bar {entry.figures.bar})")
     if not entry.retrieval_ok:
         misses.append("R1/mAP")
     return "ok" if not misses else "MISSES " + " and ".join(misses)
