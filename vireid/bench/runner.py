@@ -25,7 +25,7 @@ from vireid.errors import VireidError
 from vireid.eval.splits import EvaluationSplit, evaluation_split
 from vireid.progress import log as default_log
 from vireid_runtime.backends import BACKENDS, RUNTIME_PRECISIONS
-from vireid_runtime.bench_result import BenchResult, LatencyRow, ParityRow, Settings, Skipped
+from vireid_runtime.bench_result import BenchResult, LatencyRow, ParityRow, Retrieval, Settings, Skipped
 from vireid_runtime.manifest import PRECISIONS
 from vireid_runtime.parity import BARS, Bar
 
@@ -233,6 +233,40 @@ def _latency_images(images: EvaluationSplit, modality: str, count: int) -> list[
     return [load_image(s.path, s.modality) for s in pool[:count]]
 
 
+def _parity(
+    reference: Candidate, candidates: list[Candidate], images: EvaluationSplit, height: int, width: int
+) -> tuple[dict[str, Retrieval], list[ParityRow]]:
+    """The reference's retrieval figures, and each candidate's parity row against it on every image."""
+    ref_embeddings = reference.embed_split(images, height, width)
+    rows = [
+        compare(
+            ref_embeddings,
+            candidate.embed_split(images, height, width),
+            images,
+            candidate.bar,
+            backend=candidate.backend,
+            precision=candidate.precision,
+            files=candidate.file,
+        )
+        for candidate in candidates
+    ]
+    return retrieval(ref_embeddings, images), rows
+
+
+def _latency(candidates: list[Candidate], images: EvaluationSplit, options: BenchOptions, log: Any) -> list[LatencyRow]:
+    """Compute and end-to-end timings per modality x candidate x batch size."""
+    rows = []
+    for modality in options.latency_modalities:
+        pictures = _latency_images(images, modality, max(options.batches))
+        for candidate in candidates:
+            for batch in options.batches:
+                log(f"latency {candidate.name} {modality} batch {batch}")
+                embedder = candidate.embedders[modality]
+                compute, end_to_end = measure(embedder, pictures, batch, options.warmup, options.runs)
+                rows.append(LatencyRow(candidate.backend, candidate.precision, modality, batch, compute, end_to_end))
+    return rows
+
+
 def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: Any = default_log) -> BenchResult:
     """Run parity and latency for every requested backend x precision; returns what bench.json records."""
     from vireid_runtime import read_manifest
@@ -253,37 +287,12 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
         reference.close()
         raise
     parity: list[ParityRow] = []
-    latency: list[LatencyRow] = []
-    reference_metrics = {}
+    reference_metrics: dict[str, Retrieval] = {}
     try:
         if options.parity:
             log(f"parity on {images.description} ({len(images.visible) + len(images.infrared)} images)")
-            ref_embeddings = reference.embed_split(images, height, width)
-            reference_metrics = retrieval(ref_embeddings, images)
-            for candidate in candidates:
-                embeddings = candidate.embed_split(images, height, width)
-                parity.append(
-                    compare(
-                        ref_embeddings,
-                        embeddings,
-                        images,
-                        candidate.bar,
-                        backend=candidate.backend,
-                        precision=candidate.precision,
-                        files=candidate.file,
-                    )
-                )
-        for modality in options.latency_modalities:
-            pictures = _latency_images(images, modality, max(options.batches))
-            for candidate in candidates:
-                for batch in options.batches:
-                    log(f"latency {candidate.name} {modality} batch {batch}")
-                    compute, end_to_end = measure(
-                        candidate.embedders[modality], pictures, batch, options.warmup, options.runs
-                    )
-                    latency.append(
-                        LatencyRow(candidate.backend, candidate.precision, modality, batch, compute, end_to_end)
-                    )
+            reference_metrics, parity = _parity(reference, candidates, images, height, width)
+        latency = _latency(candidates, images, options, log)
     finally:
         for candidate in {id(c): c for c in [reference, *candidates]}.values():
             candidate.close()

@@ -67,14 +67,7 @@ def triton_cli(
     if check is not None:
         if art_dir is not None or out is not None:
             raise VireidError("--check takes only the repository: vireid deploy triton --check REPO_DIR")
-        from vireid.deploy.repository import check_repository
-
-        problems = check_repository(check)
-        for problem in problems:
-            typer.echo(problem, err=True)
-        if problems:
-            raise typer.Exit(1)
-        typer.echo(f"{check}: every model's config parses as Triton's ModelConfig and matches its graph")
+        _check_triton(check)
         return
     if art_dir is None or out is None:
         raise VireidError("give ART_DIR and --out REPO_DIR (or --check REPO_DIR)")
@@ -90,6 +83,18 @@ def triton_cli(
     for line in written.left_out:
         typer.echo(f"left out {line}")
     typer.echo(f"wrote {written.repo} ({len(written.models)} models); serve it with the command in its README.md")
+
+
+def _check_triton(repo: Path) -> None:
+    """One line per problem on stderr and exit 1, or one line saying the repository is sound."""
+    from vireid.deploy.repository import check_repository
+
+    problems = check_repository(repo)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{repo}: every model's config parses as Triton's ModelConfig and matches its graph")
 
 
 @user_errors

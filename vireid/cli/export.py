@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vireid.cli.common import csv_ints, csv_list, user_errors
 from vireid_export import defaults
 from vireid_export.int8.flavours import TARGETS
+
+if TYPE_CHECKING:
+    from vireid_runtime.manifest import Manifest
 
 
 @user_errors
@@ -168,7 +171,10 @@ def export_cli(
             compare_placements=compare_placements,
         ),
     )
-    manifest = export_run(run_dir, out, options)
+    _print_summary(export_run(run_dir, out, options), out)
+
+
+def _print_summary(manifest: Manifest, out: Path) -> None:
     typer.echo(f"wrote {len(manifest.artifacts)} artifacts and manifest.json to {out}")
     for artifact in manifest.artifacts:
         parity = artifact.parity

@@ -1,0 +1,101 @@
+"""Where a fully quantised CPU int8 graph loses its accuracy: each stage quantised alone, then its worst nodes.
+
+For one branch of an artifact folder, the fp32 graph is quantised as the CPU flavour quantises it (u8s8 Q/DQ,
+minmax ranges from the screened training images), once per stage of the model (stem, layer2, attention, layer3,
+layer4, head: every quantisable node whose module path starts there), with the rest left float. Each graph
+embeds the screened training images through ONNX Runtime's integer kernels, and the cosine to the fp32 graph
+says how much of the whole graph's loss that stage carries. The stage that loses most is then split node by
+node. This is the measurement behind the closing note's reading of why the demo ResNet-50 keeps so many layers
+in float (docs/architecture.md, "int8"); it takes a minute or two per branch.
+
+Usage: python benchmarks/int8_error_by_stage.py ART_DIR [--modality visible] [--screen 256] [--top 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from vireid.io.rundir import load_config
+from vireid_export.images import gather_images
+from vireid_export.int8.calibration import DEFAULT_METHODS, calibrate
+from vireid_export.int8.flavours import CPU
+from vireid_export.int8.placement import quantizable_nodes
+from vireid_export.int8.quantize import prepare, quantize_graph
+from vireid_export.ort_cpu import cpu_session, session_embed
+from vireid_runtime.manifest import read_manifest
+from vireid_runtime.parity import cosine_rows
+
+
+def stage_of(node: onnx.NodeProto) -> str:
+    """The first two parts of the node's module path ("trunk.layer3"), from the exporter's name scopes."""
+    scopes = next((p.value for p in node.metadata_props if p.key == "pkg.torch.onnx.name_scopes"), "")
+    try:
+        path = [s for s in ast.literal_eval(scopes) if s] if scopes else []
+    except (ValueError, SyntaxError):
+        path = []
+    return ".".join(path[0].split(".")[:2]) if path else "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("art_dir", type=Path)
+    parser.add_argument("--modality", default="visible", choices=("visible", "infrared"))
+    parser.add_argument("--screen", type=int, default=256)
+    parser.add_argument("--top", type=int, default=8)
+    args = parser.parse_args()
+    manifest = read_manifest(args.art_dir)
+    config = load_config(manifest.run_dir)
+    images = gather_images(
+        manifest.data_root or config.data.root,
+        args.modality,
+        height=manifest.input.height,
+        width=manifest.input.width,
+        gate=None,
+        screen=args.screen,
+        pool=min(64, args.screen),
+        calibration=min(64, args.screen),
+    ).training
+    base = args.art_dir / f"{args.modality}.onnx"
+    reference = session_embed(cpu_session(onnx.load(str(base))), images)
+    method = DEFAULT_METHODS[0]
+    with tempfile.TemporaryDirectory(prefix="vireid-int8-stages-") as scratch:
+        prepared, cache = Path(scratch) / "prepared.onnx", Path(scratch) / "ranges.json"
+        prepare(base, prepared)
+        model = onnx.load(str(prepared))
+        nodes = quantizable_nodes(model.graph, CPU.quantize_residual_adds, CPU.quantize_outputs)
+        by_name = {n.name: n for n in model.graph.node}
+        batches = [images[i : i + 8] for i in range(0, len(images), 8)]
+        calibrate(prepared, method, batches, CPU.op_types, cache, symmetric=CPU.signed_activations)
+
+        def loss(chosen: list[str]) -> np.ndarray:
+            quantized = quantize_graph(prepared, CPU, method, cache, chosen)
+            return cosine_rows(reference, session_embed(cpu_session(quantized), images))
+
+        stages: dict[str, list[str]] = {}
+        for name in nodes:
+            stages.setdefault(stage_of(by_name[name]), []).append(name)
+        print(f"{args.modality}: {len(images)} screened training images, {method.name} ranges, CPU u8s8 flavour\n")
+        print("| quantised | nodes | cos min | cos mean | 1 - mean |")
+        print("|---|---|---|---|---|")
+        worst, worst_loss = "", -1.0
+        for stage, chosen in [*stages.items(), ("everything", nodes)]:
+            cosine = loss(chosen)
+            print(f"| {stage} | {len(chosen)} | {cosine.min():.5f} | {cosine.mean():.5f} | {1 - cosine.mean():.5f} |")
+            if stage != "everything" and 1 - cosine.mean() > worst_loss:
+                worst, worst_loss = stage, float(1 - cosine.mean())
+        singles = [(float(1 - loss([n]).mean()), n) for n in stages[worst]]
+        print(f"\n{worst}, node by node (the {args.top} worst):\n")
+        print("| node | op | 1 - mean |")
+        print("|---|---|---|")
+        for error, name in sorted(singles, reverse=True)[: args.top]:
+            print(f"| {name} | {by_name[name].op_type} | {error:.5f} |")
+
+
+if __name__ == "__main__":
+    main()
