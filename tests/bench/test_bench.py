@@ -71,7 +71,7 @@ def test_bench_completes_with_parity_latency_and_skips(demo_export: Path, tmp_pa
     assert skipped[("ort-cpu", "bf16")] == "ort-cpu has no bf16 mode (it runs fp32, fp16, int8)"
     # bf16 either ran, held to the fp16 bar, or says the CPU lacks it
     if ("openvino", "bf16") in parity:
-        assert parity[("openvino", "bf16")].bar.cos_min == 0.999
+        assert parity[("openvino", "bf16")].figures.bar.cos_min == 0.999
     else:
         assert "no bf16 support" in skipped[("openvino", "bf16")]
     assert bench.environment.machine.cpu_count >= 1 and "openvino" in bench.environment.versions

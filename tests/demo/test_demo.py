@@ -11,13 +11,15 @@ from typer.testing import CliRunner
 
 from vireid.cli.app import app
 from vireid.demo import DemoOptions, DemoRecipe, run_demo
-from vireid.demo.recipe import demo_bench
+from vireid.demo.recipe import demo_bench, demo_export
 from vireid.eval.report import read_evaluation
 from vireid_runtime.bench_result import read_bench
 
 REDUCED = DemoRecipe(
     ids=12,
     train_overrides=("train.epochs=1", "train.batches_per_epoch=2", "train.val_ids=2", "train.ids_per_batch=4"),
+    # The int8 search on 96 screened images instead of 512: the search's own tests judge it; this one the wiring.
+    export=dataclasses.replace(demo_export(), calib_count=24, search_pool=48, screen_count=96),
     bench=dataclasses.replace(demo_bench(), runs=2),
 )
 """A smaller recipe (the CLI keeps only --out, --seed and --force)."""
