@@ -21,14 +21,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from vireid.io.rundir import load_config
-from vireid_export.images import gather_images
+from vireid_export.images import artifact_images
 from vireid_export.int8.calibration import DEFAULT_METHODS, calibrate
 from vireid_export.int8.flavours import CPU
 from vireid_export.int8.placement import quantizable_nodes
 from vireid_export.int8.quantize import prepare, quantize_graph
 from vireid_export.ort_cpu import cpu_session, session_embed
-from vireid_runtime.manifest import read_manifest
 from vireid_runtime.parity import cosine_rows
 
 
@@ -49,18 +47,7 @@ def main() -> None:
     parser.add_argument("--screen", type=int, default=256)
     parser.add_argument("--top", type=int, default=8)
     args = parser.parse_args()
-    manifest = read_manifest(args.art_dir)
-    config = load_config(manifest.run_dir)
-    images = gather_images(
-        manifest.data_root or config.data.root,
-        args.modality,
-        height=manifest.input.height,
-        width=manifest.input.width,
-        gate=None,
-        screen=args.screen,
-        pool=min(64, args.screen),
-        calibration=min(64, args.screen),
-    ).training
+    images = artifact_images(args.art_dir, args.modality, args.screen).training
     base = args.art_dir / f"{args.modality}.onnx"
     reference = session_embed(cpu_session(onnx.load(str(base))), images)
     method = DEFAULT_METHODS[0]

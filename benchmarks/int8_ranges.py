@@ -18,12 +18,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from vireid.io.rundir import load_config
-from vireid_export.images import gather_images
+from vireid_export.images import artifact_images
 from vireid_export.int8.calibration import float32_twin
 from vireid_export.int8.quantize import prepare
 from vireid_export.int8.ranges import activation_ranges, tensor_maxima
-from vireid_runtime.manifest import read_manifest
 
 
 def main() -> None:
@@ -34,18 +32,7 @@ def main() -> None:
     parser.add_argument("--screen", type=int, default=512)
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
-    manifest = read_manifest(args.art_dir)
-    config = load_config(manifest.run_dir)
-    images = gather_images(
-        manifest.data_root or config.data.root,
-        args.modality,
-        height=manifest.input.height,
-        width=manifest.input.width,
-        gate=None,
-        screen=args.screen,
-        pool=min(128, args.screen),
-        calibration=min(64, args.screen),
-    )
+    images = artifact_images(args.art_dir, args.modality, args.screen)
     quantized = onnx.load(args.art_dir / f"{args.modality}.{args.graph}.onnx")
     ranges = activation_ranges(quantized)
     base = args.art_dir / (f"{args.modality}.fp16.onnx" if args.graph == "int8" else f"{args.modality}.onnx")

@@ -138,3 +138,24 @@ def gather_images(
         calibration_rows=calibration_rows,
         source=source,
     )
+
+
+def artifact_images(art_dir: Path, modality: Modality, screen: int) -> ModalityImages:
+    """Every evaluation image and `screen` training images of the dataset an artifact folder was exported from,
+    at its input size: what the benchmarks that probe an export's graphs run them on."""
+    from vireid.io.rundir import load_config
+    from vireid_runtime.manifest import read_manifest
+
+    manifest = read_manifest(art_dir)
+    root = manifest.data_root or load_config(manifest.run_dir).data.root
+    size = manifest.input
+    return gather_images(
+        root,
+        modality,
+        height=size.height,
+        width=size.width,
+        gate=None,
+        screen=screen,
+        pool=min(128, screen),
+        calibration=min(64, screen),
+    )
