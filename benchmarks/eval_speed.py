@@ -10,9 +10,8 @@ per trial.
 Both implementations score the same trials side by side in one process; each is timed over all trials, the run is
 repeated `--repeats` times in alternation and the median total is reported, so the ratio is far less sensitive
 to other load on the machine than either absolute time. Both results are compared trial by trial (tight
-tolerance) before anything is printed. The loop below is the benchmark's own copy of the reference (the test suite
-keeps its own); it follows ``eval_sysu`` / ``eval_regdb`` of the AGW baseline with a stable argsort and keeps the
-CMC in float64.
+tolerance) before anything is printed. The loop is `vireid.eval.reference`, the oracle the test suite checks `evaluate`
+against: ``eval_sysu`` / ``eval_regdb`` of the AGW baseline with a stable argsort and the CMC kept in float64.
 
     python benchmarks/eval_speed.py [--trials 10] [--seed 0] [--repeats 3] [--dataset sysu|regdb]
 """
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vireid.eval.metrics import evaluate
+from vireid.eval.reference import reference_scores
 
 SYSU_NUM_IDS = 96
 SYSU_NUM_QUERIES = 3803
@@ -56,41 +56,10 @@ Scores = tuple[np.ndarray, float, float, int]
 
 
 def reference_loop(trial: Trial, protocol: str, max_rank: int = 20) -> Scores:
-    """eval_sysu / eval_regdb one query at a time (stable argsort, CMC padded to max_rank, float64)."""
-    num_q, num_g = trial.distmat.shape
-    indices = np.argsort(trial.distmat, axis=1, kind="stable")
-    matches = (trial.g_pids[indices] == trial.q_pids[:, np.newaxis]).astype(np.int32)
-    all_cmc, all_ap, all_inp = [], [], []
-    num_valid = 0
-    for q_idx in range(num_q):
-        order = indices[q_idx]
-        if protocol == "sysu":
-            keep = ~((trial.q_camids[q_idx] == 3) & (trial.g_camids[order] == 2))
-        else:
-            keep = np.ones(num_g, dtype=bool)
-        raw = matches[q_idx][keep]
-        if not np.any(raw):
-            continue
-        num_valid += 1
-
-        if protocol == "sysu":
-            labels = trial.g_pids[order][keep]
-            first_occurrences = np.sort(np.unique(labels, return_index=True)[1])
-            hits = (labels[first_occurrences] == trial.q_pids[q_idx]).astype(np.int32).cumsum()
-        else:
-            hits = raw.cumsum()
-            hits[hits > 1] = 1
-        hits = hits[:max_rank]
-        all_cmc.append(np.pad(hits, (0, max_rank - len(hits)), mode="edge"))
-
-        cumulative = raw.cumsum()
-        last_positive = np.max(np.where(raw == 1))
-        all_inp.append(cumulative[last_positive] / (last_positive + 1.0))
-        precision = cumulative / np.arange(1.0, len(raw) + 1.0) * raw
-        all_ap.append(precision.sum() / raw.sum())
-
-    cmc = np.asarray(all_cmc, dtype=np.float64).sum(0) / num_valid
-    return cmc, float(np.mean(all_ap)), float(np.mean(all_inp)), num_valid
+    """eval_sysu / eval_regdb one query at a time (`vireid.eval.reference`)."""
+    return reference_scores(
+        trial.distmat, trial.q_pids, trial.g_pids, trial.q_camids, trial.g_camids, protocol, max_rank
+    )
 
 
 def vectorised(trial: Trial, protocol: str, max_rank: int = 20) -> Scores:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from vireid.eval.metrics import Metrics, evaluate
+from vireid.eval.reference import reference_scores
 
 
 def _assert_close(actual: np.ndarray | float, expected: np.ndarray | float) -> None:
@@ -165,53 +166,6 @@ def test_metrics_are_read_only() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _reference_loop(
-    distmat: np.ndarray,
-    q_pids: np.ndarray,
-    g_pids: np.ndarray,
-    q_camids: np.ndarray,
-    g_camids: np.ndarray,
-    protocol: str,
-    max_rank: int,
-) -> tuple[np.ndarray, float, float, int]:
-    """eval_sysu / eval_regdb, one query at a time, with a stable argsort and a CMC padded to max_rank.
-
-    The original casts the CMC to float32; this one keeps float64 so the comparison can be tight.
-    """
-    num_q, num_g = distmat.shape
-    indices = np.argsort(distmat, axis=1, kind="stable")
-    matches = (g_pids[indices] == q_pids[:, np.newaxis]).astype(np.int32)
-    all_cmc, all_ap, all_inp = [], [], []
-    num_valid = 0
-    for q_idx in range(num_q):
-        order = indices[q_idx]
-        # SYSU: a camera-3 query never sees camera 2 (same room). RegDB: everything is kept.
-        keep = ~((q_camids[q_idx] == 3) & (g_camids[order] == 2)) if protocol == "sysu" else np.ones(num_g, bool)
-        raw = matches[q_idx][keep]
-        if not np.any(raw):
-            continue
-        num_valid += 1
-
-        if protocol == "sysu":
-            labels = g_pids[order][keep]
-            first_occurrences = np.sort(np.unique(labels, return_index=True)[1])
-            hits = (labels[first_occurrences] == q_pids[q_idx]).astype(np.int32).cumsum()
-        else:
-            hits = raw.cumsum()
-            hits[hits > 1] = 1
-        hits = hits[:max_rank]
-        all_cmc.append(np.pad(hits, (0, max_rank - len(hits)), mode="edge"))
-
-        cumulative = raw.cumsum()
-        last_positive = np.max(np.where(raw == 1))
-        all_inp.append(cumulative[last_positive] / (last_positive + 1.0))
-        precision = cumulative / np.arange(1.0, len(raw) + 1.0) * raw
-        all_ap.append(precision.sum() / raw.sum())
-
-    cmc = np.asarray(all_cmc, dtype=np.float64).sum(0) / num_valid
-    return cmc, float(np.mean(all_ap)), float(np.mean(all_inp)), num_valid
-
-
 def _random_case(
     seed: int, num_q: int, num_g: int, tied: bool, skewed: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -251,7 +205,7 @@ def test_matches_per_query_loop(
     protocol: str, tied: bool, seed: int, num_q: int, num_g: int, max_rank: int, skewed: bool
 ) -> None:
     distmat, q_pids, g_pids, q_camids, g_camids = _random_case(seed, num_q, num_g, tied, skewed)
-    expected_cmc, expected_map, expected_minp, expected_valid = _reference_loop(
+    expected_cmc, expected_map, expected_minp, expected_valid = reference_scores(
         distmat, q_pids, g_pids, q_camids, g_camids, protocol, max_rank
     )
     metrics = evaluate(distmat, q_pids, g_pids, q_camids, g_camids, protocol, max_rank=max_rank)
