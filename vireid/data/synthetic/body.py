@@ -11,6 +11,8 @@ difficulty (`difficulty.py`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
@@ -34,6 +36,69 @@ SUPERSAMPLE = 2
 VIEWS = ("front", "back", "side")
 
 
+@dataclass(frozen=True)
+class Figure:
+    """Where one drawing's body parts sit, in units of the person's stature (x from the centre line)."""
+
+    view: str
+    facing: int
+    """Side views face left (-1) or right (1)."""
+    head: float
+    head_w: float
+    shoulder_y: float
+    hip_y: float
+    shoulder: float
+    """Half the shoulder width as seen from this view."""
+    hip: float
+    limb: float
+    leg_width: float
+    bag_side: float
+    """Which side of the image a bag hangs on (seen from the back, the person's left and right swap)."""
+    ankle_y: float = 0.965
+
+    @property
+    def side(self) -> bool:
+        return self.view == "side"
+
+    @property
+    def knee_y(self) -> float:
+        return (self.hip_y + self.ankle_y) / 2
+
+    @property
+    def torso_top(self) -> float:
+        return self.shoulder_y + 0.005
+
+
+def _figure(person: Identity, view: str, rng: np.random.Generator) -> Figure:
+    side = view == "side"
+    facing = 1 if rng.random() < 0.5 else -1
+    shoulder = person.shoulders / 2 * (0.5 if side else 1.0)
+    return Figure(
+        view=view,
+        facing=facing,
+        head=person.head,
+        head_w=person.head * (0.85 if side else 0.76),
+        shoulder_y=person.head + 0.03,
+        hip_y=1.0 - person.legs,
+        shoulder=shoulder,
+        hip=person.shoulders * person.hips / 2 * (0.55 if side else 1.0),
+        limb=person.limbs,
+        leg_width=person.shoulders * person.hips / 2 * 0.95,
+        bag_side=person.bag_side * (-1 if view == "back" else 1) if not side else facing,
+    )
+
+
+def _canvas(person: Identity, rng: np.random.Generator, labels: Image.Image, framing: float) -> Canvas:
+    """The drawing frame: at `framing` 1, scale 0.9..1.03 of the stature, anywhere in the frame, head or feet
+    sometimes cut off."""
+    big_w, big_h = labels.size
+    f = framing
+    scale = person.stature * rng.uniform(1.0 - 0.1 * f, 1.0 + 0.03 * f) * big_h
+    top = (big_h - scale) * rng.uniform(0.5 - 0.35 * f, 0.5 + 0.35 * f) + rng.normal(0.0, 0.025 * f) * big_h
+    cx = big_w / 2 + rng.uniform(-0.1 * f, 0.1 * f) * big_w
+    return Canvas(ImageDraw.Draw(labels), cx, top, scale)
+
+
 def draw_person(
     person: Identity,
     rng: np.random.Generator,
@@ -45,41 +110,36 @@ def draw_person(
     """Label map (SUPERSAMPLE*height x SUPERSAMPLE*width, uint8 part labels, 0 = background) and the view.
 
     `strengths` (default: the default difficulty) sets how often side views and occluders occur and how much
-    the framing varies.
+    the framing varies. The parts are drawn back to front; the order of the random draws is part of the
+    dataset (a seed must keep giving the same images).
     """
     n = strengths or nuisances()
     if view is None:
         view = str(rng.choice(VIEWS, p=[(1 - n.side_view) * 0.53, (1 - n.side_view) * 0.47, n.side_view]))
-    big_h, big_w = height * SUPERSAMPLE, width * SUPERSAMPLE
-    labels = Image.new("L", (big_w, big_h), 0)
-    f = n.framing  # at 1: scale 0.9..1.03 of the stature, anywhere in the frame, head or feet sometimes cut off
-    scale = person.stature * rng.uniform(1.0 - 0.1 * f, 1.0 + 0.03 * f) * big_h
-    top = (big_h - scale) * rng.uniform(0.5 - 0.35 * f, 0.5 + 0.35 * f) + rng.normal(0.0, 0.025 * f) * big_h
-    cx = big_w / 2 + rng.uniform(-0.1 * f, 0.1 * f) * big_w
-    c = Canvas(ImageDraw.Draw(labels), cx, top, scale)
-
-    side = view == "side"
-    facing = 1 if rng.random() < 0.5 else -1  # side views face left or right
-    head, shoulder_y, hip_y = person.head, person.head + 0.03, 1.0 - person.legs
-    ankle_y = 0.965
-    knee_y = (hip_y + ankle_y) / 2
-    shoulder = person.shoulders / 2 * (0.5 if side else 1.0)
-    hip = person.shoulders * person.hips / 2 * (0.55 if side else 1.0)
-    limb = person.limbs
-    leg_width = person.shoulders * person.hips / 2 * 0.95
-    head_w = head * (0.85 if side else 0.76)
-    # Seen from the back, the left and right of the person swap in the image.
-    bag_side = person.bag_side * (-1 if view == "back" else 1) if not side else facing
-
-    # Behind the body: a backpack seen from the side.
-    if person.accessory == "backpack" and side:
+    labels = Image.new("L", (width * SUPERSAMPLE, height * SUPERSAMPLE), 0)
+    c = _canvas(person, rng, labels, n.framing)
+    fig = _figure(person, view, rng)
+    if person.accessory == "backpack" and fig.side:  # behind the body
         depth = 0.1 * person.bag_size
-        c.rect(-facing * (shoulder + depth), shoulder_y + 0.03, -facing * shoulder * 0.5, hip_y - 0.08, BAG)
+        x = -fig.facing * (fig.shoulder + depth), -fig.facing * fig.shoulder * 0.5
+        c.rect(x[0], fig.shoulder_y + 0.03, x[1], fig.hip_y - 0.08, BAG)
+    _draw_legs(c, person, fig, rng)
+    _draw_torso(c, person, fig, rng, labels)
+    _draw_backpack(c, person, fig)
+    swing = _draw_arms(c, person, fig, rng)
+    _draw_hanging_bag(c, person, fig, swing)
+    _draw_head(c, person, view, fig.facing, fig.head, fig.head_w, fig.shoulder_y)
+    if rng.random() < n.occluder:
+        _draw_occluder(c.draw, rng, labels.size[1], labels.size[0])
+    return np.asarray(labels), view
 
-    # Legs: lower garment, then skin below shorts / a skirt, then shoes.
-    stride = rng.uniform(0.03, 0.13) if side else rng.uniform(-0.015, 0.04)
-    if side:
-        feet = [(-facing * stride, ankle_y), (facing * stride, ankle_y)]
+
+def _draw_legs(c: Canvas, person: Identity, fig: Figure, rng: np.random.Generator) -> None:
+    """Lower garment, then skin below shorts or a skirt, then shoes; a skirt over the legs."""
+    leg_width, ankle_y, hip_y = fig.leg_width, fig.ankle_y, fig.hip_y
+    stride = rng.uniform(0.03, 0.13) if fig.side else rng.uniform(-0.015, 0.04)
+    if fig.side:
+        feet = [(-fig.facing * stride, ankle_y), (fig.facing * stride, ankle_y)]
         hips_at = [(0.0, hip_y), (0.0, hip_y)]
     else:
         feet = [(-leg_width / 2 - stride, ankle_y), (leg_width / 2 + stride, ankle_y)]
@@ -89,98 +149,95 @@ def draw_person(
         c.limb(hip_point, foot, leg_width, leg_width * 0.62, SKIN)
         if cover > 0:
             c.limb(hip_point, lerp(hip_point, foot, cover), leg_width * 1.04, leg_width * (1.0 - 0.38 * cover), LOWER)
-            if person.lower_pattern == "stripe":
-                outer = (-1 if foot[0] < 0 else 1) * leg_width * 0.38
-                end = lerp(hip_point, foot, cover)
-                c.limb(
-                    (hip_point[0] + outer, hip_point[1] + 0.01),
-                    (end[0] + outer * 0.65, end[1]),
-                    0.035,
-                    0.03,
-                    LOWER_ACCENT,
-                )
-            elif person.lower_pattern == "cuffs":
-                c.limb(
-                    lerp(hip_point, foot, cover - 0.1),
-                    lerp(hip_point, foot, cover),
-                    leg_width,
-                    leg_width * 0.8,
-                    LOWER_ACCENT,
-                )
-        shoe_front = 0.07 * facing if side else 0.0
+            _draw_leg_pattern(c, person, hip_point, foot, cover, leg_width)
+        shoe_front = 0.07 * fig.facing if fig.side else 0.0
         c.ellipse(foot[0] - leg_width * 0.4, ankle_y - 0.025, foot[0] + leg_width * 0.4 + shoe_front, 1.0, SHOES)
     if person.lower == "skirt":
-        flare = hip * (1.25 if side else 1.35)
-        c.poly([(-hip, hip_y - 0.03), (hip, hip_y - 0.03), (flare, knee_y - 0.02), (-flare, knee_y - 0.02)], LOWER)
+        flare = fig.hip * (1.25 if fig.side else 1.35)
+        knee_y = fig.knee_y
+        waist = hip_y - 0.03
+        c.poly([(-fig.hip, waist), (fig.hip, waist), (flare, knee_y - 0.02), (-flare, knee_y - 0.02)], LOWER)
         if person.lower_pattern != "plain":
+            band = knee_y - 0.06
             c.poly(
-                [
-                    (-flare * 0.97, knee_y - 0.06),
-                    (flare * 0.97, knee_y - 0.06),
-                    (flare, knee_y - 0.02),
-                    (-flare, knee_y - 0.02),
-                ],
+                [(-flare * 0.97, band), (flare * 0.97, band), (flare, knee_y - 0.02), (-flare, knee_y - 0.02)],
                 LOWER_ACCENT,
             )
 
-    # Torso with its pattern.
-    torso_top = shoulder_y + 0.005
+
+def _draw_leg_pattern(c: Canvas, person: Identity, hip_point: Point, foot: Point, cover: float, width: float) -> None:
+    """A stripe down the outer side of the trouser leg, or a cuff at its end."""
+    if person.lower_pattern == "stripe":
+        outer = (-1 if foot[0] < 0 else 1) * width * 0.38
+        end = lerp(hip_point, foot, cover)
+        c.limb((hip_point[0] + outer, hip_point[1] + 0.01), (end[0] + outer * 0.65, end[1]), 0.035, 0.03, LOWER_ACCENT)
+    elif person.lower_pattern == "cuffs":
+        c.limb(lerp(hip_point, foot, cover - 0.1), lerp(hip_point, foot, cover), width, width * 0.8, LOWER_ACCENT)
+
+
+def _draw_torso(c: Canvas, person: Identity, fig: Figure, rng: np.random.Generator, labels: Image.Image) -> None:
+    """The top (to mid-thigh and flared for a coat) with rounded shoulders, its pattern, and a belt."""
+    torso_top, hip, hip_y = fig.torso_top, fig.hip, fig.hip_y
     torso_bottom = hip_y + (0.035 if person.lower != "skirt" else 0.0)
     hem = hip * 1.03
-    if person.coat:  # a long top down to mid-thigh, slightly flared
-        torso_bottom, hem = hip_y + (knee_y - hip_y) * 0.65, hip * 1.2
-    torso = [(-shoulder, torso_top), (shoulder, torso_top), (hem, torso_bottom), (-hem, torso_bottom)]
+    if person.coat:
+        torso_bottom, hem = hip_y + (fig.knee_y - hip_y) * 0.65, hip * 1.2
+    torso = [(-fig.shoulder, torso_top), (fig.shoulder, torso_top), (hem, torso_bottom), (-hem, torso_bottom)]
     c.poly(torso, TOP)
-    r = limb * 0.55  # rounded shoulders, inside the shoulder line
+    r = fig.limb * 0.55  # rounded shoulders, inside the shoulder line
     for sign in (-1, 1):
-        x = sign * (shoulder - r * 0.6)
+        x = sign * (fig.shoulder - r * 0.6)
         c.ellipse(x - r, torso_top - r * 0.35, x + r, torso_top + r * 1.5, TOP)
-    _draw_top_pattern(c, person, rng, view, labels, torso, torso_top, torso_bottom, shoulder)
+    _draw_top_pattern(c, person, rng, fig.view, labels, torso, torso_top, torso_bottom, fig.shoulder)
     if person.belt and person.lower != "skirt" and not person.coat:
         c.rect(-hip * 1.03, hip_y - 0.018, hip * 1.03, hip_y + 0.018, SHOES)  # leather, like the shoes
 
-    # Backpack from the back covers the pattern; straps from the front.
-    if person.accessory == "backpack" and view == "back":
-        w = shoulder * 0.72 * person.bag_size
-        c.rect(-w, shoulder_y + 0.03, w, shoulder_y + (hip_y - shoulder_y) * 0.8, BAG)
-    elif person.accessory == "backpack" and view == "front":
-        for sign in (-1, 1):
-            c.limb(
-                (sign * shoulder * 0.55, torso_top),
-                (sign * shoulder * 0.62, (torso_top + hip_y) / 2),
-                0.032,
-                0.032,
-                BAG,
-            )
 
-    # Arms (one from the side), with skin forearms for short sleeves and skin hands.
+def _draw_backpack(c: Canvas, person: Identity, fig: Figure) -> None:
+    """From the back the backpack covers the pattern; from the front only its straps show."""
+    if person.accessory != "backpack":
+        return
+    if fig.view == "back":
+        w = fig.shoulder * 0.72 * person.bag_size
+        c.rect(-w, fig.shoulder_y + 0.03, w, fig.shoulder_y + (fig.hip_y - fig.shoulder_y) * 0.8, BAG)
+    elif fig.view == "front":
+        for sign in (-1, 1):
+            top = (sign * fig.shoulder * 0.55, fig.torso_top)
+            c.limb(top, (sign * fig.shoulder * 0.62, (fig.torso_top + fig.hip_y) / 2), 0.032, 0.032, BAG)
+
+
+def _draw_arms(c: Canvas, person: Identity, fig: Figure, rng: np.random.Generator) -> float:
+    """Both arms (one from the side), skin forearms below short sleeves, skin hands; returns the arm swing."""
     swing = rng.uniform(-0.08, 0.08)
-    wrist_y = hip_y + 0.06
-    arms: list[tuple[float, float]] = [(0.0, facing * swing * 1.4)] if side else [(-1, swing * 0.4), (1, -swing * 0.4)]
+    wrist_y, limb = fig.hip_y + 0.06, fig.limb
+    if fig.side:
+        arms: list[tuple[float, float]] = [(0.0, fig.facing * swing * 1.4)]
+    else:
+        arms = [(-1, swing * 0.4), (1, -swing * 0.4)]
     for arm_side, dx in arms:
-        start = (arm_side * (shoulder - limb * 0.35), torso_top + limb * 0.45)
-        spread = 0.0 if side else arm_side * rng.uniform(0.0, 0.035)
+        start = (arm_side * (fig.shoulder - limb * 0.35), fig.torso_top + limb * 0.45)
+        spread = 0.0 if fig.side else arm_side * rng.uniform(0.0, 0.035)
         wrist = (start[0] + spread + dx, wrist_y)
         c.limb(start, wrist, limb, limb * 0.8, SKIN)
         sleeve = {"long": 0.95, "short": 0.42, "none": 0.12}[person.sleeves]
         c.limb(start, lerp(start, wrist, sleeve), limb * 1.1, limb * 0.9, TOP)
         c.ellipse(wrist[0] - limb * 0.42, wrist_y - limb * 0.3, wrist[0] + limb * 0.42, wrist_y + limb * 0.6, SKIN)
+    return float(swing)
 
-    # Bags that hang at the side.
+
+def _draw_hanging_bag(c: Canvas, person: Identity, fig: Figure, swing: float) -> None:
+    """A shoulder bag on its strap at the hip, or a handbag held at the wrist."""
+    hip_y, bag_side = fig.hip_y, fig.bag_side
     if person.accessory == "shoulder_bag":
         size = 0.13 * person.bag_size
-        x = bag_side * (hip + size * 0.25) if not side else -facing * hip * 0.3
-        c.limb((-bag_side * shoulder * 0.6, torso_top), (x, hip_y - 0.03), 0.026, 0.026, BAG)
+        x = bag_side * (fig.hip + size * 0.25) if not fig.side else -fig.facing * fig.hip * 0.3
+        c.limb((-bag_side * fig.shoulder * 0.6, fig.torso_top), (x, hip_y - 0.03), 0.026, 0.026, BAG)
         c.rect(x - size / 2, hip_y - 0.04, x + size / 2, hip_y - 0.04 + size * 0.85, BAG)
     elif person.accessory == "handbag":
         size = 0.12 * person.bag_size
-        x = bag_side * (shoulder + 0.02) if not side else facing * swing * 1.4
+        wrist_y = hip_y + 0.06
+        x = bag_side * (fig.shoulder + 0.02) if not fig.side else fig.facing * swing * 1.4
         c.rect(x - size / 2, wrist_y + 0.02, x + size / 2, wrist_y + 0.02 + size * 0.8, BAG)
-
-    _draw_head(c, person, view, facing, head, head_w, shoulder_y)
-    if rng.random() < n.occluder:
-        _draw_occluder(c.draw, rng, big_h, big_w)
-    return np.asarray(labels), view
 
 
 def _draw_top_pattern(
