@@ -1,8 +1,10 @@
 """The fp16 and int8 searches keep exactly the layer that was made fragile on purpose, and the export passes;
 the int8 search ranks it first in one run and needs at most log2(L) + 4 graphs for L layers.
 
-Each test breaks one layer of a tiny random-weight model in a way float32 does not notice, then exports: the
-plan in manifest.json must list that layer and only it, in the branches that contain it.
+Each test breaks one layer of a tiny random-weight model in a way float32 does not notice, then searches: the
+plan must list that layer and only it, in the branches that contain it. The int8 test exports (its search runs
+on the ONNX graphs, and the plan must reach manifest.json); the fp16 search runs in torch, so its tests call it
+directly.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from tests.helpers import randomise_batchnorm, tiny_model_config
 from vireid.config import DataConfig, RunConfig
 from vireid.io.rundir import save_run
 from vireid.models import TwoStreamReID, build_model
-from vireid_export import fp16_search
+from vireid_export import defaults, fp16_search
 from vireid_export.branch import SearchOptions
 from vireid_export.fp16 import mixed_precision_branch
+from vireid_export.images import gather_images
 from vireid_export.int8.calibration import method_named
 from vireid_export.pipeline import ExportOptions, export_run
 from vireid_export.precisions import BARS
@@ -108,17 +111,24 @@ def test_fp16_magnitude_rule_keeps_the_overflowing_layer(synthetic_sysu: Path) -
 
 
 def test_fp16_search_keeps_the_layer_whose_fp16_arithmetic_fails(
-    tmp_path: Path, synthetic_sysu: Path, monkeypatch: pytest.MonkeyPatch
+    synthetic_sysu: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With the magnitude rule out of the way, the measured search alone must find the layer."""
+    """With the magnitude rule out of the way, the measured search alone must find the layer. The search runs in
+    torch (`plan_fp16`), on the calibration draw the export gives it; the export's own wiring of a kept fp32
+    island into the graph and its gate are `test_export.py`'s (the fixture's infrared fp16 graph keeps one)."""
     model = _model()
     fragile = _break_fp16(model)
     monkeypatch.setattr(fp16_search, "DATA_MAX", float("inf"))
-    run = _save(tmp_path / "run", synthetic_sysu, model)
-    manifest = export_run(run, tmp_path / "art", ExportOptions(precisions=("fp16",), **QUICK), **QUIET)  # type: ignore[arg-type]
-    assert all(a.parity is not None and a.parity.passed for a in manifest.artifacts)
-    for artifact in manifest.artifacts:  # the PCB head is shared, so both branches keep it, and nothing else
-        if artifact.precision == "fp16":
-            assert artifact.plan is not None
-            assert [layer.layer for layer in artifact.plan.kept] == [fragile]
-            assert artifact.plan.sensitivity[0].layer == fragile and "fp16 alone costs" in artifact.plan.kept[0].reason
+    target = BARS["fp16"].tightened(defaults.SEARCH_MARGIN)
+    config = model.config
+    for modality in ("visible", "infrared"):  # the PCB head is shared, so both branches keep it, and nothing else
+        size = {"height": config.height, "width": config.width}
+        draw = {"gate": 8, "screen": 64, "pool": 32, "calibration": 16}  # the QUICK export's draw
+        images = gather_images(synthetic_sysu, modality, **size, **draw).calibration  # type: ignore[arg-type]
+        plan = fp16_search.plan_fp16(model, modality, images, target, budget_s=60, log=lambda _m: None)
+        assert [layer.layer for layer in plan.kept] == [fragile], modality
+        assert plan.sensitivity[0].layer == fragile and "fp16 alone costs" in plan.kept[0].reason
+        with torch.no_grad():
+            reference = model.branch(modality)(torch.from_numpy(images)).numpy()
+            kept = mixed_precision_branch(model, modality, [fragile])(torch.from_numpy(images)).float().numpy()
+        assert cosine_rows(reference, kept).min() >= BARS["fp16"].cos_min, "keeping it restores parity"
