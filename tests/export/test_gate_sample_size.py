@@ -117,3 +117,9 @@ def test_the_export_finds_them_and_passes_on_every_evaluation_image(
     assert artifact.parity.images == every and artifact.parity_source.count(f"all {every} evaluation images")
     assert artifact.parity.passed and artifact.parity.below == 0, artifact.parity.describe()
     assert manifest.checkpoint.weights == "final", "the run kept no best epoch: the manifest says what it exported"
+    scores = {score.method: score for score in artifact.plan.calibration_scores}
+    assert set(scores) == {"minmax", "percentile 99.99"}, "both methods judged on every screened image"
+    target = artifact.plan.target
+    assert target is not None
+    best = max(scores.values(), key=lambda score: target.margin(score.cos_min, score.cos_mean))
+    assert artifact.plan.calibration == best.method, "the method whose worst image stays closest wins"
