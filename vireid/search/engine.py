@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,10 @@ from vireid.gallery.records import Crop, Match
 from vireid.gallery.store import require_modality
 from vireid.search.cache import EmbeddingCache, default_cache_dir
 from vireid.search.gallery import gallery_files
+
+if TYPE_CHECKING:
+    from vireid.data.sample import Modality
+    from vireid_runtime.embedder import Embedder
 
 
 @dataclass
@@ -49,8 +54,6 @@ def search(
     cache_dir: Path | None = None,
     batch_size: int = 32,
 ) -> SearchResult:
-    from vireid_runtime import RuntimeUserError, load_embedder
-
     query_kind = require_modality(query_modality, "--query-modality")
     gallery_kind = require_modality(
         gallery_modality or ("visible" if query_kind == "infrared" else "infrared"), "--gallery-modality"
@@ -62,15 +65,7 @@ def search(
         raise VireidError(f"query image {query} does not exist")
     files = gallery_files(gallery)
     choice: list[str] = []  # with "auto", each branch is chosen on its own evidence (its line says which)
-    try:
-        query_embedder = load_embedder(art_dir, query_kind, backend, precision, log=choice.append)
-    except (RuntimeUserError, ValueError) as err:
-        raise VireidError(str(err)) from None
-    try:
-        gallery_embedder = load_embedder(art_dir, gallery_kind, backend, precision, log=choice.append)
-    except (RuntimeUserError, ValueError) as err:
-        query_embedder.close()
-        raise VireidError(str(err)) from None
+    query_embedder, gallery_embedder = _load_pair(art_dir, (query_kind, gallery_kind), backend, precision, choice)
     with query_embedder, gallery_embedder:
         query_feature = query_embedder.embed(query_embedder.preprocess([load_image(str(query), query_kind)]))[0]
         cache = EmbeddingCache(
@@ -80,18 +75,8 @@ def search(
             gallery_embedder.precision,
         )
         keys = [content_hash(path) for path in files]
-        found = cache.lookup(keys)
-        missing = [i for i, feature in enumerate(found) if feature is None]
-        for start in range(0, len(missing), batch_size):
-            chunk = missing[start : start + batch_size]
-            images = [load_image(str(files[i]), gallery_kind) for i in chunk]
-            features = gallery_embedder.embed(gallery_embedder.preprocess(images))
-            cache.add([keys[i] for i in chunk], features)
-            for i, feature in zip(chunk, features, strict=True):
-                found[i] = feature
-        if missing:
-            cache.save()
-    matrix = np.stack([f for f in found if f is not None])
+        found = _gallery_features(gallery_embedder, cache, files, keys, gallery_kind, batch_size)
+    matrix = np.stack(found)
     scores, rows = exact_top_k(matrix, query_feature[None], min(top_k, len(files)))
     ranked = [
         Match(int(i), float(score), Crop(keys[i], str(files[i]), gallery_kind, identity=_identity(files[i])))
@@ -101,6 +86,43 @@ def search(
     return SearchResult(
         query, identity_of(query), ranked, len(files), cache.hits, cache.misses, (query_kind, gallery_kind), choice
     )
+
+
+def _load_pair(
+    art_dir: str | Path, kinds: tuple[Modality, Modality], backend: str, precision: str | None, choice: list[str]
+) -> tuple[Embedder, Embedder]:
+    """The query's and the gallery's embedders; a refusal is one line, and the first is closed if the second
+    cannot load."""
+    from vireid_runtime import RuntimeUserError, load_embedder
+
+    loaded: list[Embedder] = []
+    try:
+        for kind in kinds:
+            loaded.append(load_embedder(art_dir, kind, backend, precision, log=choice.append))
+    except (RuntimeUserError, ValueError) as err:
+        for embedder in loaded:
+            embedder.close()
+        raise VireidError(str(err)) from None
+    return loaded[0], loaded[1]
+
+
+def _gallery_features(
+    embedder: Embedder, cache: EmbeddingCache, files: list[Path], keys: list[str], kind: Modality, batch_size: int
+) -> list[np.ndarray]:
+    """Every gallery image's embedding, from the cache where it has one, embedded in batches (and cached) where
+    not."""
+    found = cache.lookup(keys)
+    missing = [i for i, feature in enumerate(found) if feature is None]
+    for start in range(0, len(missing), batch_size):
+        chunk = missing[start : start + batch_size]
+        images = [load_image(str(files[i]), kind) for i in chunk]
+        features = embedder.embed(embedder.preprocess(images))
+        cache.add([keys[i] for i in chunk], features)
+        for i, feature in zip(chunk, features, strict=True):
+            found[i] = feature
+    if missing:
+        cache.save()
+    return [feature for feature in found if feature is not None]
 
 
 def _identity(path: Path) -> int:
