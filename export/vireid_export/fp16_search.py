@@ -57,6 +57,27 @@ def activation_magnitudes(model: TwoStreamReID, modality: Modality, images: np.n
     return peaks
 
 
+def _sensitivities(
+    names: list[str],
+    loud: dict[str, float],
+    measure: Callable[[frozenset[str]], np.ndarray],
+    deadline: float,
+    log: Callable[[str], None],
+) -> list[Candidate]:
+    """What fp16 costs each convolution the magnitude rule left in fp16, run alone in fp16 (everything else fp32),
+    most costly first; stops at `deadline`."""
+    candidates: list[Candidate] = []
+    for name in names:
+        if time.monotonic() > deadline:
+            log(f"search budget spent after measuring {len(candidates)} convolutions")
+            break
+        if name in loud:
+            continue
+        alone = measure(frozenset(names) - {name})
+        candidates.append(Candidate(name, name, 1.0 - alone))
+    return sorted(candidates, key=lambda c: c.deficit_mean, reverse=True)
+
+
 def plan_fp16(
     model: TwoStreamReID,
     modality: Modality,
@@ -86,16 +107,7 @@ def plan_fp16(
     outcome = "met the target with the magnitude rule alone"
     if target.margin(float(baseline.min()), float(baseline.mean())) < 0:
         log(f"  fp16 {modality}: cosine min {baseline.min():.5f} below target {target}; measuring each convolution")
-        candidates: list[Candidate] = []
-        for name in names:
-            if time.monotonic() - start > budget_s:
-                log(f"  fp16 {modality}: search budget spent after measuring {len(candidates)} convolutions")
-                break
-            if name in loud:
-                continue
-            alone = measure(frozenset(names) - {name})
-            candidates.append(Candidate(name, name, 1.0 - alone))
-        candidates.sort(key=lambda c: c.deficit_mean, reverse=True)
+        candidates = _sensitivities(names, loud, measure, start + budget_s, lambda m: log(f"  fp16 {modality}: {m}"))
         sensitivity = [LayerSensitivity(c.layer, c.node, c.deficit_mean, c.deficit_min) for c in candidates]
         remaining = max(0.0, budget_s - (time.monotonic() - start))
         result = keep_fewest(
