@@ -159,6 +159,49 @@ def _accent_temperature(
     return value
 
 
+def _colours(rng: np.random.Generator) -> np.ndarray:
+    """Visible colour per part: skin tone, hair, garments with their accents, shoes, bag and hat."""
+    colours = np.zeros((N_PARTS, 3), dtype=np.float32)
+    colours[SKIN] = _SKIN_TONES[rng.integers(len(_SKIN_TONES))] * rng.uniform(0.93, 1.05)
+    colours[HAIR] = _HAIR_COLOURS[rng.choice(len(_HAIR_COLOURS), p=[0.4, 0.25, 0.15, 0.12, 0.08])]
+    colours[TOP] = _garment_colour(rng)
+    colours[TOP_ACCENT] = _accent_colour(rng, tuple(colours[TOP]))
+    colours[LOWER] = _garment_colour(rng) if rng.random() < 0.6 else rng.choice([0.1, 0.2, 0.3]) * np.ones(3)
+    colours[LOWER][2] += 0.1 * rng.random()  # jeans-ish bias
+    colours[LOWER_ACCENT] = _accent_colour(rng, tuple(colours[LOWER]))
+    colours[SHOES] = _garment_colour(rng) if rng.random() < 0.4 else rng.choice([0.08, 0.85]) * np.ones(3)
+    colours[BAG] = _garment_colour(rng)
+    colours[HAT] = _garment_colour(rng)
+    return colours
+
+
+def _temperatures(
+    rng: np.random.Generator,
+    heat: np.random.Generator,
+    colours: np.ndarray,
+    reflect: IrReflectance,
+    clothes: tuple[bool, str, str],
+) -> np.ndarray:
+    """Infrared grey levels ("temperatures") per part: skin is warm, by tone (from `rng`); a garment's level
+    loosely follows its lightness, not its hue (see _temperature, drawn from `heat`), so a red and a green shirt of
+    one lightness read alike. `clothes`: coat, sleeves and lower garment, which set how warm the garments read."""
+    coat, sleeves, lower = clothes
+    temperatures = np.zeros(N_PARTS, dtype=np.float32)
+    temperatures[SKIN] = 0.4 + 0.55 * _lightness(colours[SKIN]) + rng.uniform(-0.03, 0.03)
+    temperatures[HAIR] = _temperature(heat, colours[HAIR], reflect)
+    temperatures[TOP] = _temperature(heat, colours[TOP], reflect, -0.06 if coat else _TOP_WARMTH[sleeves])
+    temperatures[TOP_ACCENT] = _accent_temperature(
+        heat, float(temperatures[TOP]), colours[TOP], colours[TOP_ACCENT], reflect
+    )
+    temperatures[LOWER] = _temperature(heat, colours[LOWER], reflect, _LOWER_WARMTH[lower])
+    temperatures[LOWER_ACCENT] = _accent_temperature(
+        heat, float(temperatures[LOWER]), colours[LOWER], colours[LOWER_ACCENT], reflect
+    )
+    for part in (SHOES, BAG, HAT):
+        temperatures[part] = _temperature(heat, colours[part], reflect)
+    return temperatures
+
+
 def draw_identity(seed: int, pid: int, ir_coupling: float = DEFAULT_IR_COUPLING) -> Identity:
     """The attributes of identity `pid` for dataset seed `seed` (independent of every other identity).
 
@@ -176,37 +219,9 @@ def draw_identity(seed: int, pid: int, ir_coupling: float = DEFAULT_IR_COUPLING)
     coat = bool(rng.random() < 0.2)
     lower = str(rng.choice(["trousers", "shorts", "skirt"], p=lower_p))
 
-    colours = np.zeros((N_PARTS, 3), dtype=np.float32)
-    colours[SKIN] = _SKIN_TONES[rng.integers(len(_SKIN_TONES))] * rng.uniform(0.93, 1.05)
-    colours[HAIR] = _HAIR_COLOURS[rng.choice(len(_HAIR_COLOURS), p=[0.4, 0.25, 0.15, 0.12, 0.08])]
-    colours[TOP] = _garment_colour(rng)
-    colours[TOP_ACCENT] = _accent_colour(rng, tuple(colours[TOP]))
-    colours[LOWER] = _garment_colour(rng) if rng.random() < 0.6 else rng.choice([0.1, 0.2, 0.3]) * np.ones(3)
-    colours[LOWER][2] += 0.1 * rng.random()  # jeans-ish bias
-    colours[LOWER_ACCENT] = _accent_colour(rng, tuple(colours[LOWER]))
-    colours[SHOES] = _garment_colour(rng) if rng.random() < 0.4 else rng.choice([0.08, 0.85]) * np.ones(3)
-    colours[BAG] = _garment_colour(rng)
-    colours[HAT] = _garment_colour(rng)
-
-    # Infrared grey levels ("temperatures"): skin is warm; a garment's level loosely follows its lightness, not
-    # its hue (see _temperature), so a red and a green shirt of one lightness read alike.
+    colours = _colours(rng)
     heat = np.random.default_rng([seed, 0x7E, pid])  # its own stream: the rule can change, the people stay
-    temperatures = np.zeros(N_PARTS, dtype=np.float32)
-    temperatures[SKIN] = 0.4 + 0.55 * _lightness(colours[SKIN]) + rng.uniform(-0.03, 0.03)  # warm, by tone
-    reflect = IrReflectance(seed, pid, ir_coupling)
-    temperatures[HAIR] = _temperature(heat, colours[HAIR], reflect)
-    temperatures[TOP] = _temperature(heat, colours[TOP], reflect, -0.06 if coat else _TOP_WARMTH[sleeves])
-    temperatures[TOP_ACCENT] = _accent_temperature(
-        heat, float(temperatures[TOP]), colours[TOP], colours[TOP_ACCENT], reflect
-    )
-    temperatures[LOWER] = _temperature(heat, colours[LOWER], reflect, _LOWER_WARMTH[lower])
-    temperatures[LOWER_ACCENT] = _accent_temperature(
-        heat, float(temperatures[LOWER]), colours[LOWER], colours[LOWER_ACCENT], reflect
-    )
-    temperatures[SHOES] = _temperature(heat, colours[SHOES], reflect)
-    temperatures[BAG] = _temperature(heat, colours[BAG], reflect)
-    temperatures[HAT] = _temperature(heat, colours[HAT], reflect)
-
+    temperatures = _temperatures(rng, heat, colours, IrReflectance(seed, pid, ir_coupling), (coat, sleeves, lower))
     return Identity(
         pid=pid,
         female=female,
