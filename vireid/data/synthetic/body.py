@@ -251,6 +251,7 @@ def _draw_top_pattern(
     torso_bottom: float,
     shoulder: float,
 ) -> None:
+    """The top's pattern: an open jacket's band or a logo on the front, stripes or checks on every view."""
     pattern = person.top_pattern
     if pattern == "plain" or (pattern in ("logo", "open") and view == "back"):
         return
@@ -258,40 +259,47 @@ def _draw_top_pattern(
         # An open jacket over a shirt: a band down the front (seen edge-on from the side).
         band = shoulder * person.logo_size * (0.35 if view == "side" else 0.7)
         x = shoulder - band if view == "side" else 0.0
-        c.poly(
-            [
-                (x - band, torso_top),
-                (x + band, torso_top),
-                (x + band * 1.1, torso_bottom),
-                (x - band * 1.1, torso_bottom),
-            ],
-            TOP_ACCENT,
-        )
-        return
-    if pattern == "logo" and view != "front":
-        return
-    if pattern == "logo":
-        size = person.logo_size * shoulder
-        cy = torso_top + (torso_bottom - torso_top) * 0.35
-        shapes = {
-            "circle": None,
-            "square": [(-size, cy - size), (size, cy - size), (size, cy + size), (-size, cy + size)],
-            "triangle": [(0.0, cy - size), (size, cy + size * 0.8), (-size, cy + size * 0.8)],
-            "diamond": [(0.0, cy - size * 1.2), (size, cy), (0.0, cy + size * 1.2), (-size, cy)],
-        }
-        points = shapes[person.logo]
-        if points is None:
-            c.ellipse(-size, cy - size, size, cy + size, TOP_ACCENT)
-        else:
-            c.poly(points, TOP_ACCENT)
-        return
-    # Stripes and checks: a stripe mask clipped to the torso polygon.
+        corners = [(x - band, torso_top), (x + band, torso_top)]
+        corners += [(x + band * 1.1, torso_bottom), (x - band * 1.1, torso_bottom)]
+        c.poly(corners, TOP_ACCENT)
+    elif pattern == "logo" and view == "front":
+        _draw_logo(c, person, torso_top + (torso_bottom - torso_top) * 0.35, person.logo_size * shoulder)
+    elif pattern != "logo":
+        _draw_stripes(c, person, rng, view, labels, torso, (torso_top, torso_bottom), shoulder)
+
+
+def _draw_logo(c: Canvas, person: Identity, cy: float, size: float) -> None:
+    shapes = {
+        "circle": None,
+        "square": [(-size, cy - size), (size, cy - size), (size, cy + size), (-size, cy + size)],
+        "triangle": [(0.0, cy - size), (size, cy + size * 0.8), (-size, cy + size * 0.8)],
+        "diamond": [(0.0, cy - size * 1.2), (size, cy), (0.0, cy + size * 1.2), (-size, cy)],
+    }
+    points = shapes[person.logo]
+    if points is None:
+        c.ellipse(-size, cy - size, size, cy + size, TOP_ACCENT)
+    else:
+        c.poly(points, TOP_ACCENT)
+
+
+def _draw_stripes(
+    c: Canvas,
+    person: Identity,
+    rng: np.random.Generator,
+    view: str,
+    labels: Image.Image,
+    torso: list[Point],
+    span: tuple[float, float],
+    shoulder: float,
+) -> None:
+    """Stripes and checks: a stripe mask clipped to the torso polygon."""
+    pattern = person.top_pattern
     mask = Image.new("L", labels.size, 0)
     stripes = ImageDraw.Draw(mask)
     period = person.stripe_period * c.scale
     phase = rng.uniform(0.0, period)
-    x0, y0 = c.xy(-shoulder * 1.5, torso_top)
-    x1, y1 = c.xy(shoulder * 1.5, torso_bottom)
+    x0, y0 = c.xy(-shoulder * 1.5, span[0])
+    x1, y1 = c.xy(shoulder * 1.5, span[1])
     if pattern in ("hstripes", "checks"):
         for y in np.arange(y0 - phase, y1, period):
             stripes.rectangle((x0, y, x1, y + period / 2), fill=255)
