@@ -18,7 +18,7 @@ def demo_cli(
 ) -> None:
     """Show the whole product on this machine in under 5 minutes, no dataset and no GPU needed.
 
-    (117 s on 2 Intel Xeon cores with AMX, 277 s on 2 AVX2 cores.)
+    (141 s on 2 Intel Xeon cores with AMX; 277 s on 2 AVX2 cores before the gallery step was added.)
 
     Generates a SYSU-MM01-layout dataset, trains the `demo` preset (resnet18, small input), evaluates the
     all-search protocol over 10 trials, exports both branches to ONNX fp32 and CPU int8, benches torch vs ONNX
