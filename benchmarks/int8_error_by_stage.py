@@ -14,7 +14,6 @@ Usage: python benchmarks/int8_error_by_stage.py ART_DIR [--modality visible] [--
 from __future__ import annotations
 
 import argparse
-import ast
 import tempfile
 from pathlib import Path
 
@@ -26,17 +25,14 @@ from vireid_export.int8.calibration import DEFAULT_METHODS, calibrate
 from vireid_export.int8.flavours import CPU
 from vireid_export.int8.placement import quantizable_nodes
 from vireid_export.int8.quantize import prepare, quantize_graph
+from vireid_export.onnx_graph import module_path
 from vireid_export.ort_cpu import cpu_session, session_embed
 from vireid_runtime.parity import cosine_rows
 
 
 def stage_of(node: onnx.NodeProto) -> str:
-    """The first two parts of the node's module path ("trunk.layer3"), from the exporter's name scopes."""
-    scopes = next((p.value for p in node.metadata_props if p.key == "pkg.torch.onnx.name_scopes"), "")
-    try:
-        path = [s for s in ast.literal_eval(scopes) if s] if scopes else []
-    except (ValueError, SyntaxError):
-        path = []
+    """The first two parts of the node's module path ("trunk.layer3")."""
+    path = module_path(node)
     return ".".join(path[0].split(".")[:2]) if path else "?"
 
 

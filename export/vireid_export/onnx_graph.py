@@ -8,6 +8,7 @@ which includes strict shape inference) before it is moved into place atomically.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import os
@@ -70,6 +71,16 @@ def check_onnx(path: Path) -> onnx.ModelProto:
     if not batch_dim.dim_param:
         raise VireidError(f"{path.name} has a static batch axis; the export must keep it dynamic")
     return model
+
+
+def module_path(node: onnx.NodeProto) -> list[str]:
+    """The torch module scopes the exporter recorded for `node`, outermost first, ending with the op's own name
+    (e.g. ["trunk.layer3", "trunk.layer3.0", "trunk.layer3.0.conv1", "conv2d_12"]); empty when unrecorded."""
+    scopes = next((p.value for p in node.metadata_props if p.key == "pkg.torch.onnx.name_scopes"), "")
+    try:
+        return [s for s in ast.literal_eval(scopes) if s] if scopes else []
+    except (ValueError, SyntaxError):
+        return []
 
 
 def opset_of(model: onnx.ModelProto) -> int:

@@ -30,7 +30,6 @@ its own float twin, and the integer kernels would fuse the layers it needs to re
 
 from __future__ import annotations
 
-import ast
 import tempfile
 import time
 from collections.abc import Callable
@@ -47,6 +46,7 @@ from vireid_export.int8.graph_edit import dequantized_readers, with_float_nodes
 from vireid_export.int8.layer_error import layer_errors
 from vireid_export.int8.placement import quantizable_nodes
 from vireid_export.int8.quantize import prepare, quantize_graph
+from vireid_export.onnx_graph import module_path
 from vireid_export.ort_cpu import cpu_session, session_embed
 from vireid_export.prefix_search import margin, shortest_prefix
 from vireid_runtime.manifest import CalibrationScore, KeptLayer, LayerRank, PrecisionPlan
@@ -84,14 +84,9 @@ def layer_name(node: onnx.NodeProto, initializers: set[str]) -> str:
     """How the model names a node: a convolution's module path, or "<block> residual add"."""
     if node.op_type in ("Conv", "Gemm", "MatMul") and len(node.input) > 1 and node.input[1] in initializers:
         return node.input[1].removesuffix(".weight")
-    scopes = next((p.value for p in node.metadata_props if p.key == "pkg.torch.onnx.name_scopes"), "")
-    if scopes:
-        try:
-            path = [s for s in ast.literal_eval(scopes) if s][:-1]
-        except (ValueError, SyntaxError):
-            path = []
-        if path:
-            return f"{path[-1]} {'residual add' if node.op_type == 'Add' else node.op_type}"
+    path = module_path(node)[:-1]
+    if path:
+        return f"{path[-1]} {'residual add' if node.op_type == 'Add' else node.op_type}"
     return node.name
 
 
