@@ -13,7 +13,6 @@ from pathlib import Path
 
 from vireid_runtime.bench_result import BenchResult, read_bench
 from vireid_runtime.manifest import Manifest, manifest_from_dict
-from vireid_runtime.parity import ParityFigures
 
 
 def cpu_line(folder: Path) -> str:
@@ -24,13 +23,6 @@ def cpu_line(folder: Path) -> str:
     return f"{name}; " + ", ".join(marks)
 
 
-def _cosine(figures: ParityFigures) -> str:
-    """The cells cos min | cos p1 | below bar | cos mean: the gate and the bench record the same figures."""
-    p01 = "-" if figures.cos_p01 is None else f"{figures.cos_p01:.5f}"
-    below = "-" if figures.below is None else f"{figures.below} / {figures.images}"
-    return f"{figures.cos_min:.5f} | {p01} | {below} | {figures.cos_mean:.5f}"
-
-
 def gate_rows(manifest: Manifest) -> list[str]:
     rows = []
     for a in manifest.artifacts:
@@ -39,7 +31,7 @@ def gate_rows(manifest: Manifest) -> list[str]:
             continue
         kept = ", ".join(k.layer for k in plan.kept) if plan and plan.kept else "none"
         rows.append(
-            f"| {a.file} | {_cosine(parity)} | {'pass' if parity.passed else 'FAIL'} | "
+            f"| {a.file} | {' | '.join(parity.cells(5))} | {'pass' if parity.passed else 'FAIL'} | "
             f"{(plan.calibration if plan else '') or '-'} | "
             f"{len(plan.kept) if plan else 0} / {plan.candidates if plan else '-'} | "
             f"{plan.measurements if plan else 0} | {plan.search_seconds if plan else 0:.0f} | {kept} |"
@@ -52,7 +44,7 @@ def bench_rows(bench: BenchResult) -> list[str]:
     for entry in bench.parity:
         for split, m in entry.splits.items():
             rows.append(
-                f"| {entry.backend} {entry.precision} | {_cosine(entry.figures)} | "
+                f"| {entry.backend} {entry.precision} | {' | '.join(entry.figures.cells(5))} | "
                 f"{100 * m.R1:.2f} ({100 * m.dR1:+.2f}) | {100 * m.mAP:.2f} ({100 * m.dmAP:+.2f}) | "
                 f"{100 * m.mINP:.2f} ({100 * m.dmINP:+.2f}) | {'ok' if entry.passed else 'MISSES'} | {split} |"
             )

@@ -66,6 +66,13 @@ class ParityFigures:
     def norms_ok(self) -> bool:
         return abs(self.norm_min - 1.0) <= NORM_TOLERANCE and abs(self.norm_max - 1.0) <= NORM_TOLERANCE
 
+    def cells(self, digits: int = 6) -> list[str]:
+        """cos min, cos p1, below bar ("n / images") and cos mean as the report tables show them ("-" where a
+        record predates the tail figures): the gate's table, the bench's and the demo's."""
+        p01 = "-" if self.cos_p01 is None else f"{self.cos_p01:.{digits}f}"
+        below = "-" if self.below is None else f"{self.below} / {self.images}"
+        return [f"{self.cos_min:.{digits}f}", p01, below, f"{self.cos_mean:.{digits}f}"]
+
     def describe(self) -> str:
         tail = "" if self.cos_p01 is None else f", 1st percentile {self.cos_p01:.6f}"
         if self.below:

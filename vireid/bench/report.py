@@ -23,17 +23,13 @@ def _delta(value: float) -> str:
 def parity_rows(result: BenchResult) -> list[list[str]]:
     rows = []
     for entry in result.parity:
-        cosine = entry.figures
         for split, metrics in entry.splits.items():
             rows.append(
                 [
                     f"{entry.backend} {entry.precision}",
                     split,
-                    f"{cosine.cos_min:.6f}",
-                    "-" if cosine.cos_p01 is None else f"{cosine.cos_p01:.6f}",
-                    "-" if cosine.below is None else f"{cosine.below} / {cosine.images}",
-                    f"{cosine.cos_mean:.6f}",
-                    f"{cosine.max_abs_diff:.2e}",
+                    *entry.figures.cells(),
+                    f"{entry.figures.max_abs_diff:.2e}",
                     f"{_pct(metrics.R1)} ({_delta(metrics.dR1)})",
                     f"{_pct(metrics.mAP)} ({_delta(metrics.dmAP)})",
                     f"{_pct(metrics.mINP)} ({_delta(metrics.dmINP)})",

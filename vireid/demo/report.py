@@ -84,22 +84,17 @@ def _evaluation(record: DemoRecord) -> list[str]:
 
 
 def _export(record: DemoRecord) -> list[str]:
-    rows = []
-    for a in record.manifest.artifacts:
-        parity = a.parity
-        rows.append(
-            [
-                a.file,
-                a.precision,
-                a.flavour or "-",
-                f"{a.bytes / 1e6:.1f}",
-                f"{parity.cos_min:.6f}" if parity else "-",
-                f"{parity.cos_p01:.6f}" if parity and parity.cos_p01 is not None else "-",
-                f"{parity.below} / {parity.images}" if parity and parity.below is not None else "-",
-                f"{parity.cos_mean:.6f}" if parity else "-",
-                str(len(a.plan.kept)) if a.plan else "-",
-            ]
-        )
+    rows = [
+        [
+            a.file,
+            a.precision,
+            a.flavour or "-",
+            f"{a.bytes / 1e6:.1f}",
+            *(a.parity.cells() if a.parity else ["-"] * 4),
+            str(len(a.plan.kept)) if a.plan else "-",
+        ]
+        for a in record.manifest.artifacts
+    ]
     return ["## Export (`artifacts/`)", "", markdown_table(EXPORT_HEADER, rows), ""]
 
 
