@@ -188,6 +188,21 @@ def test_an_older_bench_reads_with_its_cosine_figures_inside_each_row(art: Path,
         assert row.figures.bar == original.figures.bar
 
 
+def test_a_committed_format_2_bench_reads_with_its_figures() -> None:
+    """A bench.json that /2 really wrote (the precision benchmark's, committed), not one shaped by the test."""
+    path = Path(__file__).parents[2] / "benchmarks/results/precision/bench-seed0/bench.json"
+    raw = json.loads(path.read_text())
+    assert raw["format"] == "vireid-bench/2"
+    bench = read_bench(path)
+    assert len(bench.parity) == len(raw["parity"]) > 0
+    for row, written in zip(bench.parity, raw["parity"], strict=True):
+        assert (row.figures.cos_min, row.figures.below, row.cosine_ok) == (
+            written["cos_min"],
+            written["below"],
+            written["cosine_ok"],
+        )
+
+
 @pytest.mark.parametrize("problem", ["machine", "format", "export"])
 def test_a_bench_of_another_machine_format_or_export_is_ignored_in_one_line(art: Path, problem: str) -> None:
     here = this_machine()
