@@ -5,10 +5,13 @@ minmax ranges from the screened training images), once per stage of the model (s
 layer4, head: every quantisable node whose module path starts there), with the rest left float. Each graph
 embeds the screened training images through ONNX Runtime's integer kernels, and the cosine to the fp32 graph
 says how much of the whole graph's loss that stage carries. The stage that loses most is then split node by
-node. This is the measurement behind the closing note's reading of why the demo ResNet-50 keeps so many layers
-in float (docs/architecture.md, "int8"); it takes a minute or two per branch.
+node. Last, what keeping the residual adds in float buys and costs: the fully quantised graph with the head's
+reductions float, then also the adds of layer4, of layer3 and every add, each with its cosine and its ONNX Runtime
+speed against the fp32 graph at batch 8 (`float_layer_cost.time_side_by_side`: graphs taking turns, medians).
+This is the measurement behind the reading of why the demo ResNet-50 keeps so many layers in float
+(docs/architecture.md, "int8"); it takes a few minutes per branch. Give the `lscpu` flags with its speeds.
 
-Usage: python benchmarks/int8_error_by_stage.py ART_DIR [--modality visible] [--screen 256] [--top 8]
+Usage: python benchmarks/int8_error_by_stage.py ART_DIR [--modality visible] [--screen 256] [--top 8] [--runs 20]
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from float_layer_cost import time_side_by_side  # a sibling script: run this one as benchmarks/...py
 
 from vireid_export.images import artifact_images
 from vireid_export.int8.calibration import DEFAULT_METHODS, calibrate
 from vireid_export.int8.flavours import CPU
-from vireid_export.int8.placement import quantizable_nodes
+from vireid_export.int8.graph_edit import dequantized_readers, with_float_nodes
+from vireid_export.int8.placement import quantizable_nodes, residual_adds
 from vireid_export.int8.quantize import prepare, quantize_graph
 from vireid_export.onnx_graph import module_path
 from vireid_export.ort_cpu import cpu_session, session_embed
@@ -42,6 +47,7 @@ def main() -> None:
     parser.add_argument("--modality", default="visible", choices=("visible", "infrared"))
     parser.add_argument("--screen", type=int, default=256)
     parser.add_argument("--top", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     images = artifact_images(args.art_dir, args.modality, args.screen).training
     base = args.art_dir / f"{args.modality}.onnx"
@@ -78,6 +84,39 @@ def main() -> None:
         print("|---|---|---|")
         for error, name in sorted(singles, reverse=True)[: args.top]:
             print(f"| {name} | {by_name[name].op_type} | {error:.5f} |")
+        print("\nKept in float, the rest quantised (ONNX Runtime, batch 8):\n")
+        _float_adds(model, quantize_graph(prepared, CPU, method, cache, nodes), base, images, reference, args.runs)
+
+
+FLOAT_ADDS = (("+ layer4 adds", "trunk.layer4"), ("+ layer3 adds", "trunk.layer3"), ("+ every add", ""))
+"""Adds put back in float, cumulatively: those of layer4, then of layer3, then all ("" matches every stage)."""
+
+
+def _float_adds(
+    base: onnx.ModelProto, quantized: onnx.ModelProto, fp32: Path, images: np.ndarray, reference: np.ndarray, runs: int
+) -> None:
+    by_name = {n.name: n for n in base.graph.node}
+    kept = [n for n in dequantized_readers(quantized) if stage_of(by_name[n]).startswith("head")]
+    variants = {"head reductions": kept}
+    for label, stage in FLOAT_ADDS:
+        added = [a.node for a in residual_adds(base.graph) if stage_of(by_name[a.node]).startswith(stage)]
+        kept = kept + [a for a in added if a not in kept]
+        variants[label] = kept
+    batch = np.ascontiguousarray(np.resize(images, (8, *images.shape[1:])), dtype=np.float32)
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="vireid-int8-adds-") as scratch:
+        graphs = {"fp32": fp32}
+        for index, (label, nodes) in enumerate(variants.items()):
+            graph = with_float_nodes(quantized, base, frozenset(nodes))
+            cosine = cosine_rows(reference, session_embed(cpu_session(graph), images))
+            rows[label] = f"| {label} | {len(nodes)} | {cosine.min():.5f} | {cosine.mean():.5f}"
+            graphs[label] = Path(scratch) / f"variant-{index}.onnx"
+            onnx.save(graph, str(graphs[label]))
+        ms = time_side_by_side(graphs, batch, runs)
+    print("| kept in float | layers | cos min | cos mean | ORT int8 / ORT fp32 |")
+    print("|---|---|---|---|---|")
+    for label, row in rows.items():
+        print(f"{row} | {ms['fp32'] / ms[label]:.2f}x |")
 
 
 if __name__ == "__main__":
