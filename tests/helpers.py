@@ -46,3 +46,27 @@ def randomise_batchnorm(model: object) -> None:
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.2, 0.2)
                 module.running_var.uniform_(0.5, 2.0)
+
+
+GRAPH_SUFFIXES = (".onnx", ".plan", ".engine", ".bin")
+"""Files of an artifact folder that `artifact_copy` links rather than copies: the large ones."""
+
+
+def artifact_copy(source: Path, destination: Path) -> Path:
+    """A copy of an artifact folder (or a Triton repository) whose graphs are hard links to the originals.
+
+    The session's export is 180 MB and a dozen tests each want a folder of their own to add or damage files in;
+    linking the graphs keeps that from writing gigabytes. Small files are real copies, so a test may rewrite a
+    manifest or a config in place. A test that damages a graph must replace the file (`unlink`, then write),
+    never write into it: writing into a link would damage the session's export for every later test."""
+    import os
+    import shutil
+
+    def copy(src: str, dst: str) -> object:
+        if src.endswith(GRAPH_SUFFIXES):
+            os.link(src, dst)
+            return dst
+        return shutil.copy2(src, dst)
+
+    shutil.copytree(source, destination, copy_function=copy)
+    return destination

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.helpers import artifact_copy
 from vireid.cli.app import app
 from vireid_runtime import read_manifest
 
@@ -58,8 +58,7 @@ def test_fields_equal_the_manifest_and_the_network_mode_follows_the_precision(
 
 
 def test_a_plan_is_preferred_when_present(demo_export: Path, tmp_path: Path) -> None:
-    art = tmp_path / "art"
-    shutil.copytree(demo_export, art)
+    art = artifact_copy(demo_export, tmp_path / "art")
     (art / "visible.fp16.plan").write_bytes(b"plan")
     values = json.loads((art / "manifest.json").read_text())
     source = next(a for a in values["artifacts"] if a["file"] == "visible.fp16.onnx")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ import tritonclient.grpc.model_config_pb2 as pb
 from google.protobuf import text_format
 from typer.testing import CliRunner
 
+from tests.helpers import artifact_copy
 from vireid.cli.app import app
 from vireid.deploy.repository import check_repository
 from vireid_runtime import read_manifest
@@ -98,10 +101,14 @@ def test_the_perf_analyzer_input_decodes_to_the_declared_shape_and_dtype(repo: P
         assert np.array_equal(image[0], image[1]) and np.array_equal(image[1], image[2])  # infrared: grey x 3
 
 
-def _broken(repo: Path, tmp_path: Path, name: str) -> Path:
-    copy = tmp_path / name
-    shutil.copytree(repo, copy)
-    return copy
+@contextlib.contextmanager
+def _broken(repo: Path, tmp_path: Path, name: str) -> Iterator[Path]:
+    """A copy of the repository to damage, removed after its check (each copy holds every model's graph)."""
+    copy = artifact_copy(repo, tmp_path / name)
+    try:
+        yield copy
+    finally:
+        shutil.rmtree(copy)
 
 
 def test_check_names_the_file_and_the_field_of_each_problem(repo: Path, tmp_path: Path) -> None:
@@ -111,25 +118,27 @@ def test_check_names_the_file_and_the_field_of_each_problem(repo: Path, tmp_path
         "enum": ("infrared-int8", lambda text: text.replace("KIND_CPU", "KIND_TPU"), "KIND_TPU"),
     }
     for case, (model, edit, message) in cases.items():
-        broken = _broken(repo, tmp_path, case)
-        path = broken / model / "config.pbtxt"
-        path.write_text(edit(path.read_text()))
-        result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
+        with _broken(repo, tmp_path, case) as broken:
+            path = broken / model / "config.pbtxt"
+            path.write_text(edit(path.read_text()))
+            result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
         assert result.exit_code == 1, (case, result.output)
         (line,) = [line for line in result.output.splitlines() if line.strip()]
         assert str(path) in line and re.search(message, line), (case, line)
-    broken = _broken(repo, tmp_path, "version")
-    shutil.rmtree(broken / "infrared-fp32" / "1")
-    result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
+    with _broken(repo, tmp_path, "version") as broken:
+        shutil.rmtree(broken / "infrared-fp32" / "1")
+        result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
     assert result.exit_code == 1 and "infrared-fp32: no version folder such as 1/" in result.output, result.output
-    broken = _broken(repo, tmp_path, "corrupt")
-    (broken / "visible-fp32" / "1" / "model.onnx").write_bytes(b"not onnx")
-    result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
+    with _broken(repo, tmp_path, "corrupt") as broken:
+        graph = broken / "visible-fp32" / "1" / "model.onnx"
+        graph.unlink()  # a linked graph: replace it, never write into it
+        graph.write_bytes(b"not onnx")
+        result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
     assert result.exit_code == 1 and "not a readable ONNX graph" in result.output and "Traceback" not in result.output
-    broken = _broken(repo, tmp_path, "platform")
-    path = broken / "infrared-fp16" / "config.pbtxt"
-    path.write_text(path.read_text().replace("onnxruntime_onnx", "onnxruntime_onx"))
-    result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
+    with _broken(repo, tmp_path, "platform") as broken:
+        path = broken / "infrared-fp16" / "config.pbtxt"
+        path.write_text(path.read_text().replace("onnxruntime_onnx", "onnxruntime_onx"))
+        result = CliRunner().invoke(app, ["deploy", "triton", "--check", str(broken)])
     assert result.exit_code == 1 and f"{path}: platform 'onnxruntime_onx'" in result.output, result.output
     ok = CliRunner().invoke(app, ["deploy", "triton", "--check", str(repo)])
     assert ok.exit_code == 0 and "matches its graph" in ok.output

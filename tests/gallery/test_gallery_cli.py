@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.helpers import artifact_copy
 from vireid.cli.app import app
 from vireid.data.sysu import SYSUMM01
 from vireid.gallery.metadata import from_dataset
@@ -83,8 +83,7 @@ def test_a_query_through_another_export_is_refused_in_one_line(
     sample = SYSUMM01(synthetic_sysu).query("all")[0].path
     code, out = _run("add", gallery, str(demo_export), sample, "--modality", "infrared", "--camera", "cam3")
     assert code == 0, out
-    other = tmp_path / "other"
-    shutil.copytree(demo_export, other)
+    other = artifact_copy(demo_export, tmp_path / "other")
     manifest = json.loads((other / "manifest.json").read_text())
     for artifact in manifest["artifacts"]:
         if artifact["file"] == "visible.onnx":

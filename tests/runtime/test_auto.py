@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import artifact_copy
 from vireid_runtime import ArtifactError, RuntimeUserError, load_embedder, read_manifest
 from vireid_runtime.backends import AUTO_ORDER, BACKENDS
 from vireid_runtime.bench_result import (
@@ -86,9 +86,7 @@ def _bench(art: Path, rows: list[tuple[str, str, float, bool]], machine: Machine
 
 @pytest.fixture()
 def art(demo_export: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "art"
-    shutil.copytree(demo_export, copy)
-    return copy
+    return artifact_copy(demo_export, tmp_path / "art")
 
 
 def _write(art: Path, bench: BenchResult) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 
 pytest.importorskip("openvino")
 
+from tests.helpers import artifact_copy
 from vireid_runtime import ArtifactError, BackendUnavailable, load_embedder
 from vireid_runtime.backends import openvino as ov_backend
 
@@ -68,8 +68,7 @@ def test_fp32_and_int8_force_f32_one_latency_stream_and_the_asked_threads(demo_e
 
 
 def test_compiled_models_are_cached_outside_the_artifact_folder(demo_export: Path, tmp_path: Path) -> None:
-    art = tmp_path / "art"
-    shutil.copytree(demo_export, art)
+    art = artifact_copy(demo_export, tmp_path / "art")
     before = sorted(p.name for p in art.iterdir())
     cache = tmp_path / "cache"
     with load_embedder(art, "visible", "openvino", cache_dir=cache) as first:
@@ -85,10 +84,10 @@ def test_compiled_models_are_cached_outside_the_artifact_folder(demo_export: Pat
 
 
 def test_a_corrupt_graph_is_one_line_artifact_error(demo_export: Path, tmp_path: Path) -> None:
-    art = tmp_path / "art"
-    shutil.copytree(demo_export, art)
+    art = artifact_copy(demo_export, tmp_path / "art")
     path = art / "visible.onnx"
     size = path.stat().st_size
+    path.unlink()  # a linked graph: replace it, never write into it
     path.write_bytes(b"\0" * size)  # same size, so only the engine can tell
     with pytest.raises(ArtifactError, match=r"^OpenVINO cannot load .*visible\.onnx: ") as info:
         load_embedder(art, "visible", "openvino")
