@@ -6,7 +6,7 @@ resnet50 288x144 model the paper uses.
 The suite runs on one xdist worker per core (`-n auto` in pyproject.toml, at most `MAX_WORKERS`). Most of its time
 is single-threaded Python (the dynamo exporter's tracing), so two workers on two cores finish far sooner than one.
 Each worker gets its share of the cores as torch threads, and the costly session fixtures are built once per run
-and shared (`_built_once`), not once per worker.
+and shared (`_built_once`), not once per worker (docs/architecture.md, "Tests").
 """
 
 from __future__ import annotations
@@ -101,6 +101,24 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _export_memo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each distinct dynamo export once per run (tests/export_memo.py says what the key holds)."""
+    if os.environ.get("VIREID_TEST_EXPORT_MEMO") == "0":
+        yield
+        return
+    import torch
+
+    from tests.export_memo import memoised
+
+    worker = "PYTEST_XDIST_WORKER" in os.environ
+    store = (tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()) / "onnx-memo"
+    store.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.onnx, "export", memoised(torch.onnx.export, store))
+        yield
 
 
 # --- shared, session-scoped artefacts: generated once, reused by the data, train, export, runtime and bench tests.
