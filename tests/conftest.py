@@ -15,7 +15,6 @@ import contextlib
 import fcntl
 import importlib.util
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -84,12 +83,17 @@ def _built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Pat
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return build(factory.mktemp(name))
     folder = factory.getbasetemp().parent / name  # shared by the workers of this run
-    done = folder.with_suffix(".built")
+    done, failed = folder.with_suffix(".built"), folder.with_suffix(".failed")
     with _locked(folder.with_suffix(".lock")):
+        if failed.exists():  # one failed build per run: the other workers report it rather than build again
+            raise RuntimeError(f"the shared fixture {name!r} failed on another worker: {failed.read_text()}")
         if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)  # what a worker whose build failed left behind
             folder.mkdir()
-            done.write_text(str(build(folder)))
+            try:
+                done.write_text(str(build(folder)))
+            except BaseException as err:
+                failed.write_text(f"{type(err).__name__}: {err}".splitlines()[0])
+                raise
     return Path(done.read_text())
 
 
