@@ -69,8 +69,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _trained_fixtures_first_then_last(items: list[pytest.Item]) -> None:
     """One test that needs the trained fixtures first, the others last.
 
-    xdist hands each worker a block of the collection in order. The first worker starts building the fixtures at
-    once while the other runs tests that need none; by the time both reach the rest, the fixtures are built."""
+    xdist hands out the collection in order, one test to whichever worker is free (`--maxschedchunk=1`). The first
+    worker starts building the fixtures at once while the other runs tests that need none; by the time both reach
+    the rest, the fixtures are built."""
     trained = [item for item in items if TRAINED_FIXTURES & set(getattr(item, "fixturenames", ()))]
     if trained:
         others = [item for item in items if item not in trained]
