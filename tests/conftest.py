@@ -72,9 +72,10 @@ def _trained_fixtures_first_then_last(items: list[pytest.Item]) -> None:
     xdist hands out the collection in order, one test to whichever worker is free (`--maxschedchunk=1`). The first
     worker starts building the fixtures at once while the other runs tests that need none; by the time both reach
     the rest, the fixtures are built."""
-    trained = [item for item in items if TRAINED_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    needs = [bool(TRAINED_FIXTURES & set(getattr(item, "fixturenames", ()))) for item in items]
+    trained = [item for item, need in zip(items, needs, strict=True) if need]
     if trained:
-        others = [item for item in items if item not in trained]
+        others = [item for item, need in zip(items, needs, strict=True) if not need]
         items[:] = [trained[0], *others, *trained[1:]]
 
 

@@ -60,7 +60,7 @@ def export_key(module: Any, args: tuple[Any, ...], options: dict[str, Any]) -> s
 
 
 class _Stored:
-    """Stands in for the exporter's ONNXProgram on a hit: `export_onnx` only saves it."""
+    """Stands in for the exporter's ONNXProgram once the graph is stored: `export_onnx` only saves it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -82,6 +82,6 @@ def memoised(export: Callable[..., Any], store: Path) -> Callable[..., Any]:
         partial = path.with_suffix(f".{os.getpid()}.partial")
         program.save(os.fspath(partial), external_data=False)
         os.replace(partial, path)  # another worker may have stored the same key meanwhile: the same graph
-        return program
+        return _Stored(path)  # the caller's save copies the stored file rather than serialising the graph again
 
     return export_once
