@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.servers.milvus"]  # the Milvus server fixtures (milvus_server, milvus_location)
+
 MAX_WORKERS = 4
 """Each worker holds a torch process (about 1 GB); beyond four the session fixtures' wait outweighs the gain."""
 
