@@ -1,4 +1,5 @@
-"""One conformance suite over both gallery stores: FAISS (flat, and IVF at nprobe = nlist) and milvus-lite.
+"""One conformance suite over every gallery store: FAISS (flat, and IVF at nprobe = nlist), milvus-lite, and a real
+Milvus server (`tests/servers/milvus.py`; flat, and IVF at nprobe = nlist).
 
 Each store must answer exactly what brute force over the same vectors answers (numpy, written here), with and
 without filters, keep the same image once, remove what it is asked to, read back the same after reopening,
@@ -6,7 +7,9 @@ and refuse vectors of another export in one line."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +20,14 @@ from vireid.gallery.records import Crop, CropFilter, Fingerprint
 from vireid.gallery.store import GalleryStore, open_store
 
 DIM = 16
+SERVER = ""
+"""A store on the test run's Milvus server (`tests/servers/milvus.py`), in a collection of its own."""
 STORES = {
     "faiss-flat": ("gallery", None),
     "faiss-ivf-exact": ("gallery", "ivf-flat:nlist=8,nprobe=8"),
     "milvus-lite": ("gallery.db", None),
+    "milvus-server": (SERVER, None),
+    "milvus-server-ivf-exact": (SERVER, "ivf-flat:nlist=8,nprobe=8"),
 }
 
 
@@ -46,10 +53,35 @@ def _data(n: int = 400) -> tuple[list[Crop], np.ndarray]:
 FINGERPRINT = Fingerprint("a" * 64, "b" * 64, DIM)
 
 
+Gallery = tuple[str, str | None, list[Crop], np.ndarray]
+"""A filled gallery: its location, the `--index` it was made with, its crops and their vectors."""
+
+
+@pytest.fixture(scope="module", params=list(STORES))
+def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gallery]:
+    """Each store filled once per module (and worker), for the tests that only read or add what is stored."""
+    with _location(request, tmp_path_factory.mktemp("shared")) as location:
+        yield _fill(location, STORES[request.param][1])
+
+
 @pytest.fixture(params=list(STORES))
-def filled(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None, list[Crop], np.ndarray]:
-    name, index = STORES[request.param]
-    location = str(tmp_path / name)
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Gallery]:
+    """A store filled for one test, which may change it."""
+    with _location(request, tmp_path) as location:
+        yield _fill(location, STORES[request.param][1])
+
+
+@contextlib.contextmanager
+def _location(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    name = STORES[request.param][0]
+    if name != SERVER:
+        yield str(folder / name)
+        return
+    with request.getfixturevalue("milvus_server").collection() as location:
+        yield location
+
+
+def _fill(location: str, index: str | None) -> Gallery:
     crops, vectors = _data()
     store = open_store(location, create=True, index=index)
     store.set_fingerprint(FINGERPRINT)
@@ -80,7 +112,7 @@ def _open(location: str) -> GalleryStore:
     return open_store(location, writable=True)
 
 
-def test_search_equals_exact_search(filled: tuple[str, str | None, list[Crop], np.ndarray]) -> None:
+def test_search_equals_exact_search(filled: Gallery) -> None:
     location, _, crops, vectors = filled
     store = _open(location)
     queries = vectors[:6:2]  # infrared crops, searched in the visible partition
@@ -99,7 +131,7 @@ def test_search_equals_exact_search(filled: tuple[str, str | None, list[Crop], n
 
 
 def test_a_filtered_search_returns_only_allowed_crops_and_equals_exact_search_over_them(
-    filled: tuple[str, str | None, list[Crop], np.ndarray],
+    filled: Gallery,
 ) -> None:
     location, _, crops, vectors = filled
     store = _open(location)
@@ -111,12 +143,24 @@ def test_a_filtered_search_returns_only_allowed_crops_and_equals_exact_search_ov
     store.close()
 
 
-def test_the_same_image_is_known_and_remove_takes_crops_out(
-    filled: tuple[str, str | None, list[Crop], np.ndarray],
+def test_an_image_is_stored_once_however_often_it_is_added(
+    filled: Gallery,
 ) -> None:
     location, _, crops, vectors = filled
     store = _open(location)
     assert store.known([c.content for c in crops[:5]] + ["f" * 64]) == {c.content for c in crops[:5]}
+    ids = store.add(crops[:10], vectors[:10])  # as a batch sent again after a lost acknowledgement
+    assert store.add(crops[:10], vectors[:10]) == ids and len(set(ids)) == 10
+    store.finish()
+    assert {p.modality: p.crops for p in store.info().partitions} == {"visible": 200, "infrared": 200}
+    assert store.exact_search("visible", vectors[1:2], 1, CropFilter())[0][0].id == ids[1]
+    assert store.cameras("visible") == sorted({c.camera for c in crops if c.modality == "visible"})
+    store.close()
+
+
+def test_remove_takes_crops_out(fresh: Gallery) -> None:
+    location, _, crops, vectors = fresh
+    store = _open(location)
     before = store.info().crops
     assert store.remove(CropFilter(cameras=("cam1",))) == sum(c.camera == "cam1" for c in crops)
     found = store.search("visible", vectors[:4], 20, CropFilter())
@@ -125,12 +169,29 @@ def test_the_same_image_is_known_and_remove_takes_crops_out(
     assert store.remove(CropFilter(ids=(gid,))) == 1
     assert gid not in {m.id for m in store.search("visible", vectors[:1], 20, CropFilter())[0]}
     assert store.info().crops == before - sum(c.camera == "cam1" for c in crops) - 1
+    assert "cam1" not in store.cameras("visible")
     with pytest.raises(VireidError, match="never empties"):
         store.remove(CropFilter())
     store.close()
 
 
-def test_a_gallery_reads_back_the_same_after_reopening(filled: tuple[str, str | None, list[Crop], np.ndarray]) -> None:
+def test_bad_input_is_refused_in_one_line(filled: Gallery) -> None:
+    location, _, crops, vectors = filled
+    store = _open(location)
+    refusals = [
+        (lambda: store.search("visible", np.zeros((1, DIM + 1)), 5, CropFilter()), "queries must be N x 16"),
+        (lambda: store.exact_search("visible", vectors[:1], 0, CropFilter()), "1 to .* answers per query"),
+        (lambda: store.search("visible", vectors[:1], store.max_k + 1, CropFilter()), "1 to .* answers per query"),
+        (lambda: store.add(crops[:2], vectors[:1]), "2 crops and 1 vectors"),
+    ]
+    for call, message in refusals:
+        with pytest.raises(VireidError, match=message) as refused:
+            call()
+        assert "\n" not in str(refused.value)
+    store.close()
+
+
+def test_a_gallery_reads_back_the_same_after_reopening(filled: Gallery) -> None:
     location, _, _, vectors = filled
     store = _open(location)
     first = [[(m.id, m.score) for m in row] for row in store.search("visible", vectors[:3], 5, CropFilter())]
@@ -143,7 +204,7 @@ def test_a_gallery_reads_back_the_same_after_reopening(filled: tuple[str, str | 
 
 
 def test_vectors_of_another_export_are_refused_in_one_line(
-    filled: tuple[str, str | None, list[Crop], np.ndarray],
+    filled: Gallery,
 ) -> None:
     location, _, _, _ = filled
     store = _open(location)
@@ -153,3 +214,23 @@ def test_vectors_of_another_export_are_refused_in_one_line(
         "\n" not in str(refused.value) and "aaaaaaaaaaaa" in str(refused.value) and "cccccccccccc" in str(refused.value)
     )
     store.close()
+
+
+@pytest.mark.parametrize("name", ["faiss", "milvus-lite", "milvus-server"])
+def test_tune_doubles_nprobe_and_the_gallery_keeps_it(
+    request: pytest.FixtureRequest, tmp_path: Path, name: str
+) -> None:
+    location = {"faiss": str(tmp_path / "g"), "milvus-lite": str(tmp_path / "g.db")}.get(name, "")
+    location = location or request.getfixturevalue("milvus_location")
+    crops, vectors = _data()
+    store = open_store(location, create=True, index="ivf-flat:nlist=8,nprobe=2")
+    store.set_fingerprint(FINGERPRINT)
+    store.add(crops, vectors)
+    store.finish()
+    steps: list[str] = []
+    assert store.tune("visible", steps.append) and store.tune("visible", steps.append)
+    assert steps == ["visible: nprobe 2 -> 4", "visible: nprobe 4 -> 8"] and not store.tune("visible", steps.append)
+    store.close()
+    again = open_store(location)
+    assert "nprobe=8" in again.describe("visible")
+    again.close()

@@ -188,6 +188,15 @@ class MilvusProcess:
         self.namespace.delete()
         shutil.rmtree(Path(self.data_dir) / "bin", ignore_errors=True)
 
+    @contextlib.contextmanager
+    def collection(self) -> Iterator[str]:
+        """The location of a fresh collection, checked alive before and after its use and then dropped."""
+        self.require_alive()
+        name = f"t{uuid.uuid4().hex[:16]}"
+        yield self.location(name)
+        self.require_alive()
+        self.drop(name)
+
     def drop(self, prefix: str) -> None:
         """Drop every collection whose name starts with `prefix` (a test's gallery and its side collection)."""
         from pymilvus import MilvusClient
@@ -289,11 +298,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture
 def milvus_location(milvus_server: MilvusProcess) -> Iterator[str]:
     """`milvus://10.213.N.2:19530/<fresh collection>` on the shared server, dropped when the test ends."""
-    milvus_server.require_alive()
-    collection = f"t{uuid.uuid4().hex[:16]}"
-    yield milvus_server.location(collection)
-    milvus_server.require_alive()
-    milvus_server.drop(collection)
+    with milvus_server.collection() as location:
+        yield location
 
 
 @pytest.fixture

@@ -98,12 +98,14 @@ class Catalog:
             return PartitionState(modality, 0, 0, 0, "flat", 0)
         return PartitionState(modality, int(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]))
 
-    def known(self, contents: Sequence[str]) -> set[str]:
-        found: set[str] = set()
+    def stored(self, contents: Sequence[str]) -> dict[str, int]:
+        """content hash -> gallery id, for those of `contents` that are stored."""
+        found: dict[str, int] = {}
         for start in range(0, len(contents), 500):
             chunk = list(contents[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.db.execute(f"SELECT content FROM crops WHERE content IN ({marks})", chunk))
+            query = f"SELECT content, id FROM crops WHERE content IN ({marks})"
+            found.update((str(content), int(gid)) for content, gid in self.db.execute(query, chunk))
         return found
 
     def commit_crops(self, modality: Modality, crops: Sequence[Crop], first_row: int) -> list[int]:

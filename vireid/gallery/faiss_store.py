@@ -8,8 +8,8 @@ them into memory and writes each change as a new generation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -20,7 +20,8 @@ from vireid.errors import VireidError
 from vireid.gallery.catalog import Catalog
 from vireid.gallery.index_choice import IndexSpec, parse
 from vireid.gallery.partition import Partition
-from vireid.gallery.records import Crop, CropFilter, Fingerprint, GalleryInfo, Match, PartitionInfo
+from vireid.gallery.records import Crop, CropFilter, Fingerprint, PartitionInfo
+from vireid.gallery.store_base import Log, Ranked, StoreBase
 
 CATALOG = "catalog.sqlite"
 LOCK = ".writer.lock"
@@ -43,10 +44,13 @@ def _writer_lock(root: Path) -> IO[bytes]:
     return handle
 
 
-class FaissStore:
+class FaissStore(StoreBase):
+    store = "faiss"
+
     def __init__(self, root: Path, catalog: Catalog, *, writable: bool, index: IndexSpec | None) -> None:
         self.root, self.catalog, self.writable, self.override = root, catalog, writable, index
-        self.fingerprint: Fingerprint | None = catalog.fingerprint()
+        self.location = str(root)
+        self.fingerprint = catalog.fingerprint()
         self._partitions: dict[str, Partition] = {}
         self._lock: IO[bytes] | None = None
         if writable and self.fingerprint is not None:  # cut what a killed ingest appended but never committed
@@ -74,69 +78,53 @@ class FaissStore:
         return store
 
     def partition(self, modality: Modality) -> Partition:
-        if self.fingerprint is None:
-            raise VireidError(f"gallery {self.root} is empty; add crops first (`vireid gallery add`)")
+        fingerprint = self._filled()
         if modality not in self._partitions:
             self._partitions[modality] = Partition(
-                self.root, self.catalog, modality, self.fingerprint.dim, writable=self.writable
+                self.root, self.catalog, modality, fingerprint.dim, writable=self.writable
             )
         return self._partitions[modality]
 
-    def set_fingerprint(self, fingerprint: Fingerprint) -> None:
-        if self.fingerprint is not None:
-            self.fingerprint.require_same(fingerprint, f"gallery {self.root}")
-            return
+    def _one_line(self, err: Exception) -> str | None:
+        if isinstance(err, sqlite3.Error):
+            return f"gallery catalogue {self.root / CATALOG} failed: {str(err).splitlines()[0][:200]}"
+        if isinstance(err, OSError):
+            return f"gallery {self.root}: {err.strerror or err}" + (f" ({err.filename})" if err.filename else "")
+        return None
+
+    def _create(self, fingerprint: Fingerprint) -> None:
         self.catalog.set_fingerprint(fingerprint)
-        self.fingerprint = fingerprint
 
-    def known(self, contents: Sequence[str]) -> set[str]:
-        return self.catalog.known(contents)
+    def _known(self, contents: Sequence[str]) -> set[str]:
+        return set(self.catalog.stored(contents))
 
-    def add(self, crops: Sequence[Crop], vectors: np.ndarray) -> list[int]:
-        ids: list[int] = []
+    def _add(self, crops: Sequence[Crop], vectors: np.ndarray) -> list[int]:
+        ids = self.catalog.stored([c.content for c in crops])  # an image stored already keeps its one entry
         for modality in MODALITIES:
-            rows = [i for i, crop in enumerate(crops) if crop.modality == modality]
+            rows = [i for i, crop in enumerate(crops) if crop.modality == modality and crop.content not in ids]
             if rows:
                 partition = self.partition(modality)
                 first = partition.append(vectors[rows])
-                ids += self.catalog.commit_crops(modality, [crops[i] for i in rows], first)
+                added = self.catalog.commit_crops(modality, [crops[i] for i in rows], first)
+                ids.update(zip((crops[i].content for i in rows), added, strict=True))
                 partition.refresh()
-        return ids
+        return [ids[c.content] for c in crops]
 
-    def finish(self, log: Callable[[str], None] | None = None) -> None:
+    def _finish(self, log: Log) -> None:
         for modality in MODALITIES:
             if self.catalog.partition(modality).rows:
                 self.partition(modality).fold(self.override, log)
 
-    def search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
-        return self._answer(modality, queries, k, where, exact=False)
-
-    def exact_search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
-        return self._answer(modality, queries, k, where, exact=True)
-
-    def _answer(
-        self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter, exact: bool
-    ) -> list[list[Match]]:
+    def _rank(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter, exact: bool) -> Ranked:
         """One search inside one catalogue snapshot: a writer's commit in between cannot mix two states."""
         partition = self.partition(modality)
         with self.catalog.snapshot():
             partition.refresh()
             allowed = None if where.empty else self.catalog.rows(modality, where)
-            found = partition.exact(queries, k, allowed) if exact else partition.search(queries, k, allowed)
-            return self._matches(modality, *found)
+            scores, rows = partition.exact(queries, k, allowed) if exact else partition.search(queries, k, allowed)
+            return Ranked(scores, rows, self.catalog.crops_at(modality, rows.ravel().tolist()))
 
-    def _matches(self, modality: Modality, scores: np.ndarray, rows: np.ndarray) -> list[list[Match]]:
-        crops = self.catalog.crops_at(modality, rows.ravel().tolist())
-        return [
-            [Match(crops[r][0], float(s), crops[r][1]) for s, r in zip(row_scores, row_rows, strict=True) if r >= 0]
-            for row_scores, row_rows in zip(scores, rows, strict=True)
-        ]
-
-    def remove(self, where: CropFilter) -> int:
-        if where.empty:
-            raise VireidError(
-                "remove needs --id, --camera, --since or --until (it never empties a gallery by accident)"
-            )
+    def _remove(self, where: CropFilter) -> int:
         removed = 0
         for modality in MODALITIES:
             rows = self.catalog.rows(modality, where)
@@ -145,43 +133,26 @@ class FaissStore:
                 removed += len(rows)
         return removed
 
-    def info(self) -> GalleryInfo:
-        parts = []
-        for modality in MODALITIES:
-            state = self.catalog.partition(modality)
-            if not state.rows:
-                continue
-            partition = self.partition(modality)
-            crops = self.catalog.count(modality)
-            memory = crops * partition.dim * 4 if not partition.spec.is_ivf else state.index_bytes
-            parts.append(
-                PartitionInfo(
-                    modality,
-                    crops,
-                    partition.spec.describe(),
-                    state.rows - state.indexed,
-                    partition.disk_bytes(),
-                    memory,
-                )
-            )
-        return GalleryInfo("faiss", str(self.root), self.fingerprint, tuple(parts))
+    def _partition_info(self, modality: Modality) -> PartitionInfo:
+        state = self.catalog.partition(modality)
+        if not state.rows:
+            return PartitionInfo(modality, 0, "")
+        partition = self.partition(modality)
+        crops = self.catalog.count(modality)
+        memory = state.index_bytes if partition.spec.is_ivf else crops * partition.dim * 4
+        pending = state.rows - state.indexed
+        return PartitionInfo(modality, crops, partition.spec.describe(), pending, partition.disk_bytes(), memory)
 
-    def cameras(self, modality: Modality) -> list[str]:
+    def _cameras(self, modality: Modality) -> list[str]:
         return self.catalog.cameras(modality)
 
-    def describe(self, modality: Modality) -> str:
-        return self.partition(modality).spec.describe()
+    def _spec(self, modality: Modality) -> IndexSpec:
+        return self.partition(modality).spec
 
-    def tune(self, modality: Modality, log: Callable[[str], None]) -> bool:
-        partition = self.partition(modality)
-        spec = partition.spec
-        if not spec.is_ivf or spec.nprobe >= spec.nlist or not self.writable:
-            return False
-        partition.save_spec(replace(spec, nprobe=min(spec.nlist, 2 * spec.nprobe)))
-        log(f"{modality}: nprobe {spec.nprobe} -> {partition.spec.nprobe}")
-        return True
+    def _save_spec(self, modality: Modality, spec: IndexSpec) -> None:
+        self.partition(modality).save_spec(spec)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.catalog.close()
         if self._lock is not None:
             self._lock.close()  # releases the writer lock (so does the process's death)

@@ -23,7 +23,7 @@ from vireid.data.sample import Modality
 from vireid.errors import VireidError
 from vireid.gallery import ranking
 from vireid.gallery.catalog import Catalog, PartitionState
-from vireid.gallery.index_choice import IndexSpec, choose, parse
+from vireid.gallery.index_choice import IndexSpec, parse, plan, require_buildable
 from vireid.io.atomic import atomic_path
 
 SMALL_FILTER = 20_000
@@ -114,11 +114,11 @@ class Partition:
         return self._index
 
     def fold(self, override: IndexSpec | None, log: Any = None) -> None:
-        """Bring the index up to date with every committed row: build it when the partition outgrows flat
-        (or `override` asks for another kind), else add the pending rows. Writes a new generation."""
+        """Bring the index up to date with every committed row, as `index_choice.plan` says: build it when the
+        partition outgrows flat (or `override` asks for another index), else add the pending rows. Writes a new
+        generation."""
         live = self.catalog.count(self.modality)
-        wanted = choose(live, override) if (override or not self.spec.is_ivf) else self.spec
-        rebuild = wanted.kind != self.spec.kind or (override is not None and wanted != self.spec)
+        wanted, rebuild = plan(self.spec, live, override)
         if not wanted.is_ivf:
             if self.spec.is_ivf:
                 self._commit_index(None, wanted)
@@ -126,32 +126,30 @@ class Partition:
                 self.catalog.save_partition(self._state(indexed=self.state.rows, spec=wanted))
             return
         if not rebuild and self.state.indexed == self.state.rows:
+            if wanted != self.spec:
+                self.save_spec(wanted)
             return
-        import faiss
-
         if rebuild:
-            if wanted.kind == "ivf-pq" and wanted.pq_m and self.dim % wanted.pq_m:
-                raise VireidError(f"--index ivf-pq m={wanted.pq_m} must divide the embedding dimension {self.dim}")
-            needed = max(wanted.nlist, 256 if wanted.kind == "ivf-pq" else 0)
-            if live < needed:
-                raise VireidError(
-                    f"{wanted.kind} with nlist={wanted.nlist} needs at least {needed} {self.modality} crops to train "
-                    f"its quantisers, and the gallery holds {live}; use --index flat (exact) until it has more"
-                )
+            require_buildable(wanted, live, self.dim, f"{self.modality} crops")
             if log:
                 log(f"{self.modality}: building {wanted.describe()} over {live} crops")
-            index = faiss.index_factory(self.dim, wanted.factory(self.dim), faiss.METRIC_INNER_PRODUCT)
-            rows = self.catalog.rows(self.modality)
-            sample = np.random.default_rng(0).permutation(rows)[: wanted.nlist * TRAIN_PER_LIST]
-            index.train(np.ascontiguousarray(self.matrix()[np.sort(sample)]))
+            index, rows = self._trained(wanted), self.catalog.rows(self.modality)
         else:
-            index = self.index()
-            rows = self.catalog.rows(self.modality, since_row=self.state.indexed)
+            index, rows = self.index(), self.catalog.rows(self.modality, since_row=self.state.indexed)
         matrix = self.matrix()
         for start in range(0, len(rows), ranking.CHUNK_ROWS):
             chunk = rows[start : start + ranking.CHUNK_ROWS]
             index.add_with_ids(np.ascontiguousarray(matrix[chunk]), chunk)
         self._commit_index(index, wanted)
+
+    def _trained(self, spec: IndexSpec) -> Any:
+        """A new, empty IVF index of `spec`, trained on up to `TRAIN_PER_LIST` live rows per list."""
+        import faiss
+
+        index = faiss.index_factory(self.dim, spec.factory(self.dim), faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(0).permutation(self.catalog.rows(self.modality))[: spec.nlist * TRAIN_PER_LIST]
+        index.train(np.ascontiguousarray(self.matrix()[np.sort(sample)]))
+        return index
 
     def remove_rows(self, rows: np.ndarray) -> None:
         """Take `rows` out of the index (the caller deletes their catalogue rows in the same transaction as

@@ -57,16 +57,19 @@ def rescore(matrix: np.ndarray, queries: np.ndarray, candidates: np.ndarray, k: 
         valid = row >= 0
         if valid.any():
             scores[q, valid] = np.asarray(matrix[row[valid]], dtype=np.float32) @ queries[q]
-    return _padded(*_keep_best(scores, np.where(np.isfinite(scores), candidates, -1), k), k)
+    return top_k(scores, candidates, k)
 
 
 def merge(
     first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray], k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The best `k` of two (scores, rows) results over disjoint rows."""
-    scores = np.concatenate([first[0], second[0]], axis=1)
-    rows = np.concatenate([first[1], second[1]], axis=1)
-    return _padded(*_keep_best(scores, rows, k), k)
+    return top_k(np.concatenate([first[0], second[0]], axis=1), np.concatenate([first[1], second[1]], axis=1), k)
+
+
+def top_k(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best `k` of each query's (score, row) candidates (row -1: none), in this module's order."""
+    return _padded(*_keep_best(scores, np.where(np.isfinite(scores), rows, -1), k), k)
 
 
 def _keep_best(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,8 +1,17 @@
-"""The one interface both gallery stores implement, and how a `--store` location picks one.
+"""The one interface every gallery store implements, and how a `--store` location picks one.
 
-Ingest, query, removal and eval talk to `GalleryStore` only, and one conformance suite
-(`tests/gallery/test_store_conformance.py`) runs over both implementations, so FAISS and Milvus answer the same
-question the same way. Scores are cosine similarities of L2-normalised vectors (inner products), higher first.
+Ingest, query, removal, eval and the search service talk to `GalleryStore` only, and one conformance suite
+(`tests/gallery/test_store_conformance.py`) runs over every implementation (FAISS, milvus-lite, a Milvus server),
+so they answer the same question the same way. `store_base.StoreBase` implements the interface's shared half
+(guards, fingerprint, errors, matches, `tune`); an engine writes the rest.
+
+What every store promises:
+- scores are cosine similarities of L2-normalised vectors (inner products), higher first; equal scores keep one
+  order (lower key first), and `search` on an exact index answers exactly what `exact_search` answers;
+- what one call wrote, the next call reads (Milvus reads with Strong consistency);
+- each image is stored once, by content, however often and however interrupted its ingest;
+- every failure the store can name (bad input, a refused filter, a damaged file, an unreachable server) is one
+  `VireidError` line, from every method.
 """
 
 from __future__ import annotations
@@ -22,6 +31,11 @@ MILVUS_SCHEME = "milvus://"
 
 class GalleryStore(Protocol):
     fingerprint: Fingerprint | None
+    """The export whose vectors the gallery holds (None: an empty gallery, which searches refuse)."""
+    location: str
+    """Where the gallery is, as it was given (a folder, a `.db` path, `milvus://HOST:PORT/collection`)."""
+    max_k: int
+    """The most answers one query may ask for (a Milvus server returns at most 16,384)."""
 
     def set_fingerprint(self, fingerprint: Fingerprint) -> None:
         """Record the export of a new gallery's first vectors (refused if another one is recorded)."""
@@ -30,13 +44,15 @@ class GalleryStore(Protocol):
         """Which of these content hashes are stored already."""
 
     def add(self, crops: Sequence[Crop], vectors: np.ndarray) -> list[int]:
-        """Commit crops and their vectors (one transaction); returns their gallery ids."""
+        """Store crops and their vectors (N x dim), durably once this returns; their gallery ids. An image
+        already stored stays stored once."""
 
     def finish(self, log: Callable[[str], None] | None = None) -> None:
-        """Fold committed vectors into the indexes (after an ingest or to apply `--index`)."""
+        """Bring the index up to date with what `add` stored: fold it in, or build the index the size now calls
+        for (`index_choice.plan`, or `--index`)."""
 
     def search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
-        """The top `k` crops of `modality` per query row, among those `where` allows."""
+        """The top `k` crops of `modality` per query row, among those `where` allows, through the index."""
 
     def exact_search(self, modality: Modality, queries: np.ndarray, k: int, where: CropFilter) -> list[list[Match]]:
         """The same question answered by brute force over every stored vector (what `gallery eval` compares)."""
@@ -44,16 +60,18 @@ class GalleryStore(Protocol):
     def remove(self, where: CropFilter) -> int:
         """Remove the crops `where` allows (it must not be empty); returns how many."""
 
-    def info(self) -> GalleryInfo: ...
+    def info(self) -> GalleryInfo:
+        """Crops, index, pending rows, disk and memory per modality that holds crops."""
 
     def cameras(self, modality: Modality) -> list[str]:
-        """The cameras `modality`'s crops come from."""
+        """The cameras `modality`'s crops come from, sorted."""
 
     def describe(self, modality: Modality) -> str:
         """The index of `modality`'s partition and its settings, in words."""
 
     def tune(self, modality: Modality, log: Callable[[str], None]) -> bool:
-        """Search `modality` harder next time (IVF: double nprobe, kept by the store); False when it cannot."""
+        """Search `modality` harder from now on (IVF: double nprobe, kept by the store for every later session);
+        False where it cannot (an exact index, nprobe already nlist, a gallery opened read-only)."""
 
     def close(self) -> None: ...
 
