@@ -7,8 +7,8 @@ by degrees, as real identities do, rather than all being orthogonal), each crop 
 new crops of stored people. (With independent random centres in 768 dimensions every non-matching crop scores
 about 0 and the top 10 past a person's own crops are ties that no index can, or needs to, reproduce.)
 Per size and per index (flat, the default ivf-pq with exact re-scoring, ivf-sq8 with re-scoring, ivf-flat),
-through the gallery's own code
-(`vireid.gallery.index_choice`, `vireid.gallery.ranking`), with FAISS threads = the cores:
+through the gallery's own code (`vireid.gallery.index_choice`, whose FAISS factory string each row names: ivf-pq
+is built without polysemous training, `PQ{m}x8np`; `vireid.gallery.ranking`), with FAISS threads = the cores:
 - build: train + add seconds, index bytes (serialised) and the raw vectors' bytes;
 - query latency p50 / p99 at batch 1 and 32 (ms per batch);
 - recall@10 against exact search.
@@ -115,7 +115,8 @@ def bench_size(n: int, args: argparse.Namespace, rng: np.random.Generator, proje
             found = ivf(queries)
             p1, p32 = latency(ivf, queries, 1, args.repeats), latency(ivf, queries, 32, 10)
             print(
-                f"| {n:,} | {kind} nlist={spec.nlist} nprobe={params.nprobe} rescore={rescore}x | {build:.0f} | "
+                f"| {n:,} | {kind} nlist={spec.nlist} nprobe={params.nprobe} rescore={rescore}x "
+                f"(`{spec.factory(args.dim)}`) | {build:.0f} | "
                 f"{size:.0f} | {raw:.0f} | {p1[0]:.1f} / {p1[1]:.1f} | {p32[0]:.1f} / {p32[1]:.1f} | "
                 f"{recall(found, exact):.3f} |"
             )

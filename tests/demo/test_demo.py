@@ -13,6 +13,7 @@ from vireid.cli.app import app
 from vireid.demo import DemoOptions, DemoRecipe, run_demo
 from vireid.demo.recipe import demo_bench, demo_export
 from vireid.eval.report import read_evaluation
+from vireid.gallery.metadata import from_dataset
 from vireid_runtime.bench_result import read_bench
 
 REDUCED = DemoRecipe(
@@ -66,7 +67,10 @@ def test_demo_writes_every_artifact_and_a_consistent_report(tmp_path: Path) -> N
     links = re.findall(r"\]\(([^)]+)\)", report)
     assert "artifacts/bench.png" in links and "ranked.png" in links and "triton/README.md" in links
     assert "gallery.png" in links and "FAISS and milvus-lite return the same crops" in report
-    assert "recall@10 vs exact 1.0000" in report and ": ok" in report, "the flat gallery is exact search"
+    # the demo's gallery is flat, so its index is exact search and its recall proves nothing (tests/gallery judges
+    # eval on an IVF index that misses); what can fail here is that every infrared query was evaluated
+    queries = sum(s.modality == "infrared" for s in from_dataset(out / "data"))
+    assert queries and f"over {queries} queries: ok" in report, report
     gallery_rows = re.findall(r"^\| \d \| [\d.]+ \| (cam\d) \|", report, flags=re.M)
     assert gallery_rows and set(gallery_rows) <= {"cam1", "cam4"}, "the query's camera filter holds"
     assert report.count("- auto: ") == 2, report  # one choice per branch, with its evidence

@@ -70,7 +70,8 @@ def test_a_server_killed_mid_ingest_loses_nothing_acknowledged_and_a_rerun_store
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "runtime")}  # this checkout's
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     seen = _stored_while_running(location, hashes, process)
-    assert process.poll() is None and seen, "the ingest ended before the server could be killed"
+    if process.poll() is not None or not seen:
+        raise AssertionError(f"the ingest ended before the server could be killed: {process.communicate()[1]}")
     own_milvus_server.kill()
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1 and err.strip().startswith("error: cannot reach Milvus at"), err

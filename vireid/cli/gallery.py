@@ -201,28 +201,17 @@ def eval_cli(
     """Run the dataset protocol's queries through the index and through exact search of the same gallery:
     recall@10, identical top-1, dRank-1 and dmAP@k. Where an IVF index misses (recall@10 >= 0.99, dRank-1 = 0,
     dmAP <= 0.1 point), nprobe is doubled until it meets them and the setting is kept; otherwise it is refused."""
-    from vireid.errors import VireidError
-    from vireid.gallery.evaluate import evaluate_gallery
-    from vireid.gallery.metadata import from_dataset
-    from vireid.gallery.query import other
+    from vireid.gallery.evaluate import evaluate_dataset
     from vireid.gallery.store import open_store
 
-    sources = from_dataset(data)
     store = open_store(gallery, writable=True)
     try:
-        results = []
-        for modality in ("infrared", "visible"):
-            queries = [s for s in sources if s.modality == modality]
-            if queries and store.info().partitions and other(modality) in {p.modality for p in store.info().partitions}:
-                results.append(
-                    evaluate_gallery(store, art_dir, queries, k=k, backend=backend, precision=precision, log=_err)
-                )
+        verdict = evaluate_dataset(store, art_dir, data, k=k, backend=backend, precision=precision, log=_err)
     finally:
         store.close()
-    for result in results:
-        typer.echo(result.line())
-    if not all(r.passed for r in results):
-        raise VireidError("the index misses exact search's answers at every nprobe; use --index flat or ivf-flat")
+    for line in verdict.lines():
+        typer.echo(line)
+    verdict.require_passed()
 
 
 def _err(line: str) -> None:

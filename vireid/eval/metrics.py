@@ -36,9 +36,9 @@ import numpy.typing as npt
 
 PROTOCOLS: tuple[str, ...] = ("sysu", "regdb")
 
-# SYSU-MM01: infrared camera 3 and visible camera 2 film the same room, so matching across them is too easy.
-_SYSU_SAME_ROOM_QUERY_CAMERA = 3
-_SYSU_SAME_ROOM_GALLERY_CAMERA = 2
+SYSU_SAME_ROOM = {3: 2}
+"""SYSU-MM01: infrared camera 3 and visible camera 2 film the same room, so matching across them is too easy; a
+query from the key's camera is never answered from the value's."""
 
 _SUMMARY_RANKS: tuple[int, ...] = (1, 5, 10, 20)
 
@@ -116,11 +116,20 @@ def _query_groups(protocol: str, q_camids: np.ndarray, g_camids: np.ndarray) -> 
     all_queries, all_gallery = np.arange(len(q_camids)), np.arange(len(g_camids))
     if protocol == "regdb":
         return [(all_queries, all_gallery)]
-    same_room = q_camids == _SYSU_SAME_ROOM_QUERY_CAMERA
+    same_room = np.isin(q_camids, list(SYSU_SAME_ROOM))
     return [
         (all_queries[~same_room], all_gallery),
-        (all_queries[same_room], all_gallery[g_camids != _SYSU_SAME_ROOM_GALLERY_CAMERA]),
+        (all_queries[same_room], all_gallery[~np.isin(g_camids, list(SYSU_SAME_ROOM.values()))]),
     ]
+
+
+def excluded_cameras(protocol: str, query_camera: int) -> frozenset[int]:
+    """The gallery cameras `protocol` never answers a query from `query_camera` with (SYSU-MM01's same-room rule;
+    none under RegDB's). `evaluate` applies the same rule to whole groups of queries (`_query_groups`)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    same_room = SYSU_SAME_ROOM.get(query_camera) if protocol == "sysu" else None
+    return frozenset() if same_room is None else frozenset({same_room})
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,19 @@ class CropSource:
     time: int = 0
     track: int = -1
     identity: int = -1
+    protocol: str = ""
+    """The evaluation protocol of the dataset it was read from ("sysu", "regdb"; "" when not from a dataset):
+    `gallery eval` applies that protocol's camera rule, and only that."""
+
+
+def camera_name(camid: int) -> str:
+    """How the gallery names a dataset's camera (`camera_id` reads it back)."""
+    return f"cam{camid}"
+
+
+def camera_id(name: str) -> int | None:
+    """The dataset camera id of a `camera_name` (None for any other camera name)."""
+    return int(name[3:]) if name.startswith("cam") and name[3:].isdigit() else None
 
 
 def from_dataset(root: Path) -> list[CropSource]:
@@ -37,8 +50,10 @@ def from_dataset(root: Path) -> list[CropSource]:
     if not root.is_dir():
         raise VireidError(f"--data {root} is not a folder")
     split = evaluation_split(root)
+    protocol = split.tasks[0].protocol
     return [
-        CropSource(Path(s.path), s.modality, f"cam{s.camid}", 0, -1, s.pid) for s in (*split.visible, *split.infrared)
+        CropSource(Path(s.path), s.modality, camera_name(s.camid), 0, -1, s.pid, protocol)
+        for s in (*split.visible, *split.infrared)
     ]
 
 

@@ -175,7 +175,8 @@ class MilvusStore(StoreBase):
             self._create_index(wanted)
             self.client.load_collection(self.collection)
         if wanted != self.spec:
-            self._save_spec("visible", wanted)
+            self.spec = wanted
+            self._write_meta(fingerprint)
 
     def _remove(self, where: CropFilter) -> int:
         result = self.client.delete(self.collection, filter=expression(where))
