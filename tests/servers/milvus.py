@@ -127,7 +127,8 @@ class MilvusProcess:
         return f"milvus://{self.namespace.server_ip}:{self.port}/{collection}"
 
     def start(self) -> None:
-        """Start the launcher in the namespace and wait until /healthz answers and the proxy took `port`."""
+        """Start the launcher in the namespace and wait until /healthz answers, the proxy took `port` and a client's
+        call succeeds."""
         ports = Path(self.data_dir) / "ports.json"
         ports.unlink(missing_ok=True)
         # -I: isolated, so the launcher's own folder (where this module, `milvus.py`, lives) does not shadow the
@@ -148,7 +149,8 @@ class MilvusProcess:
                 taken = json.loads(ports.read_text())["port"]
                 if taken != self.port:
                     raise RuntimeError(f"the Milvus server took port {taken}, not {self.port}; see {self.log}")
-                return
+                if self._answers():
+                    return
             time.sleep(0.2)
         raise RuntimeError(f"the Milvus server did not answer /healthz within {START_TIMEOUT_S} s; see {self.log}")
 
@@ -159,6 +161,21 @@ class MilvusProcess:
                 return b"OK" in answer.read()
         except OSError:
             return False
+
+    def _answers(self) -> bool:
+        """A client's call succeeds: /healthz says OK a moment before the proxy serves every request (the wrapper
+        itself waits a second more), and a test's first call must not meet a server still starting."""
+        from pymilvus import MilvusClient
+
+        try:
+            client = MilvusClient(f"http://{self.namespace.server_ip}:{self.port}", timeout=5)
+            try:
+                client.list_collections()
+            finally:
+                client.close()
+        except Exception:
+            return False
+        return True
 
     def alive(self) -> bool:
         return self.pid > 0 and _running(self.pid)
