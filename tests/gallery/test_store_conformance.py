@@ -105,6 +105,7 @@ def _allows(where: CropFilter, crop: Crop) -> bool:
         (not where.cameras or crop.camera in where.cameras)
         and (where.since is None or crop.time >= where.since)
         and (where.until is None or crop.time <= where.until)
+        and (not where.windows or any(a <= crop.time < b for a, b in where.windows))
     )
 
 
@@ -233,4 +234,49 @@ def test_tune_doubles_nprobe_and_the_gallery_keeps_it(
     store.close()
     again = open_store(location)
     assert "nprobe=8" in again.describe("visible")
+    again.close()
+
+
+def test_time_windows_filter_and_count_as_brute_force_says(filled: Gallery) -> None:
+    """Capture-time windows (an hour window's nights) are part of the store's own filter: searches and counts
+    agree with the filter's meaning, over windows that split the crops' times."""
+    location, _, crops, vectors = filled
+    store = _open(location)
+    where = CropFilter(cameras=("cam1", "cam2", "cam3"), windows=((1010, 1050), (1101, 1102), (1300, 1390), (9, 9)))
+    allowed = [c for c in crops if c.modality == "visible" and _allows(where, c)]
+    assert 0 < len(allowed) < sum(c.modality == "visible" for c in crops)
+    assert store.count("visible", where) == len(allowed)
+    assert store.count("visible", CropFilter()) == sum(c.modality == "visible" for c in crops)
+    assert store.count("visible", CropFilter(windows=((5, 5),))) == 0
+    found = store.search("visible", vectors[:1], len(allowed) + 5, where)[0]
+    assert [m.crop.content for m in found] == _brute(crops, vectors, vectors[0], len(allowed) + 5, where)
+    store.close()
+
+
+def test_stored_crops_come_back_by_id_with_their_vectors(filled: Gallery) -> None:
+    location, _, crops, vectors = filled
+    store = _open(location)
+    ids = [m.id for m in store.search("visible", vectors[:1], 3, CropFilter())[0]]
+    ids += [m.id for m in store.search("infrared", vectors[:1], 2, CropFilter())[0]]
+    found = store.stored([ids[3], 2**62, *ids])
+    assert [f.id for f in found] == [ids[3], *[i for i in ids if i != ids[3]]]
+    for item in found:
+        index = int(item.crop.path.split("/")[-1][:-4])
+        assert item.crop == crops[index]
+        np.testing.assert_allclose(item.vector, vectors[index], atol=1e-6)
+    store.close()
+
+
+def test_span_and_roots_cover_what_was_added_and_are_kept(fresh: Gallery) -> None:
+    location, _, crops, _ = fresh
+    store = _open(location)
+    for modality in ("visible", "infrared"):
+        times = [c.time for c in crops if c.modality == modality]
+        low, high = store.span(modality) or (0, 0)
+        assert low <= min(times) and high >= max(times)
+    store.add_roots(["/data/cams/a", "/data/cams", "/data/cams/b/c", "/elsewhere/x"])
+    store.add_roots(["/elsewhere/x/y"])
+    store.close()
+    again = open_store(location)
+    assert again.roots() == ("/data/cams", "/elsewhere/x")
     again.close()

@@ -188,8 +188,33 @@ class Catalog:
         query = "SELECT DISTINCT camera FROM crops WHERE modality = ? ORDER BY camera"
         return [str(r[0]) for r in self.db.execute(query, (modality,))]
 
-    def count(self, modality: Modality) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM crops WHERE modality = ?", (modality,)).fetchone()[0])
+    def count(self, modality: Modality, where: CropFilter | None = None) -> int:
+        sql, args = _where(modality, where or CropFilter())
+        return int(self.db.execute(f"SELECT COUNT(*) FROM crops WHERE {sql}", args).fetchone()[0])
+
+    def by_id(self, ids: Sequence[int]) -> list[tuple[int, tuple[int, Crop]]]:
+        """(row, (gallery id, crop)) of those of `ids` that are stored, in the order asked."""
+        found: dict[int, tuple[int, tuple[int, Crop]]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = [int(i) for i in ids[start : start + 500]]
+            query = f"SELECT row, {_COLUMNS} FROM crops WHERE id IN ({','.join('?' * len(chunk))})"
+            for record in self.db.execute(query, chunk):
+                gid, crop = crop_of(record[1:])
+                found[gid] = (int(record[0]), (gid, crop))
+        return [found[i] for i in ids if i in found]
+
+    def span(self, modality: Modality) -> tuple[int, int] | None:
+        row = self.db.execute("SELECT MIN(time), MAX(time) FROM crops WHERE modality = ? AND time > 0", (modality,))
+        low, high = row.fetchone()
+        return None if low is None else (int(low), int(high))
+
+    def roots(self) -> list[str]:
+        text = self.meta("roots")
+        return [str(folder) for folder in json.loads(text)] if text else []
+
+    def set_roots(self, folders: Sequence[str]) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('roots', ?)", (json.dumps(list(folders)),))
 
     def close(self) -> None:
         self.db.close()
@@ -209,6 +234,9 @@ def _where(modality: Modality, where: CropFilter) -> tuple[str, tuple[object, ..
     if where.ids:
         clauses.append(f"id IN ({','.join('?' * len(where.ids))})")
         args.extend(where.ids)
+    if where.windows:  # integers written into the SQL: a year of nights would pass SQLite's parameter limit
+        ranges = " OR ".join(f"(time >= {int(a)} AND time < {int(b)})" for a, b in where.windows)
+        clauses.append(f"({ranges})")
     return " AND ".join(clauses), tuple(args)
 
 

@@ -20,7 +20,8 @@ from vireid.errors import VireidError
 from vireid.gallery.catalog import Catalog
 from vireid.gallery.index_choice import IndexSpec, parse
 from vireid.gallery.partition import Partition
-from vireid.gallery.records import Crop, CropFilter, Fingerprint, PartitionInfo
+from vireid.gallery.records import Crop, CropFilter, Fingerprint, PartitionInfo, StoredCrop
+from vireid.gallery.store import GalleryBusy
 from vireid.gallery.store_base import Log, Ranked, StoreBase
 
 CATALOG = "catalog.sqlite"
@@ -38,7 +39,7 @@ def _writer_lock(root: Path) -> IO[bytes]:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise VireidError(
+        raise GalleryBusy(
             f"gallery {root} is being written by another process (add, remove or eval); run this when it ends"
         ) from None
     return handle
@@ -151,6 +152,25 @@ class FaissStore(StoreBase):
 
     def _save_spec(self, modality: Modality, spec: IndexSpec) -> None:
         self.partition(modality).save_spec(spec)
+
+    def _count(self, modality: Modality, where: CropFilter) -> int:
+        return self.catalog.count(modality, where)
+
+    def _stored(self, ids: list[int]) -> list[StoredCrop]:
+        found = []
+        for row, (gallery_id, crop) in self.catalog.by_id(ids):
+            vector = np.array(self.partition(crop.modality).matrix()[row], dtype=np.float32)
+            found.append(StoredCrop(gallery_id, crop, vector))
+        return found
+
+    def _span(self, modality: Modality) -> tuple[int, int] | None:
+        return self.catalog.span(modality)
+
+    def _roots(self) -> list[str]:
+        return self.catalog.roots()
+
+    def _save_roots(self, folders: list[str]) -> None:
+        self.catalog.set_roots(folders)
 
     def _close(self) -> None:
         self.catalog.close()

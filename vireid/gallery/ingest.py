@@ -51,10 +51,15 @@ def ingest(
     precision: str | None = None,
     batch: int = 32,
     log: Callable[[str], None] = lambda _line: None,
+    roots: Sequence[Path] | None = None,
 ) -> IngestResult:
+    """`roots`: the folders the crops come from (a dataset's root); None: the folders holding them. The gallery
+    records them before any crop, and serves images only from under them (`vireid serve`)."""
     if batch < 1:
         raise VireidError("--batch must be >= 1")
     store.set_fingerprint(artifact_fingerprint(art_dir))
+    folders = roots if roots is not None else [s.path.parent for s in sources]
+    store.add_roots([str(Path(folder).resolve()) for folder in folders])
     hashes = [content_hash(s.path) for s in sources]
     stored = store.known(list(dict.fromkeys(hashes)))
     todo: dict[str, CropSource] = {}

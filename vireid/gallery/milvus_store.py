@@ -37,7 +37,7 @@ from vireid.data.sample import MODALITIES, Modality
 from vireid.errors import VireidError
 from vireid.gallery import ranking
 from vireid.gallery.index_choice import IndexSpec, parse, plan, require_buildable
-from vireid.gallery.records import Crop, CropFilter, Fingerprint, PartitionInfo
+from vireid.gallery.records import Crop, CropFilter, Fingerprint, PartitionInfo, StoredCrop
 from vireid.gallery.store import MILVUS_SCHEME
 from vireid.gallery.store_base import Log, Ranked, StoreBase
 
@@ -47,6 +47,8 @@ MAX_WINDOW = 16_384
 PAGE_BYTES = 16 * 2**20
 """About this much per page when every crop is read (`exact_search`: 5,461 768-d vectors a page)."""
 STRONG = {"consistency_level": "Strong"}
+ROOTS_CHUNK = 4000
+"""Characters of the roots' JSON per side-collection row (its text field holds 4,096)."""
 _FIELDS = ["content", "path", "camera", "time", "track", "identity"]
 _MILVUS_INDEX = {"flat": "FLAT", "ivf-flat": "IVF_FLAT", "ivf-sq8": "IVF_SQ8", "ivf-pq": "IVF_PQ"}
 _QUANTISED = ("ivf-sq8", "ivf-pq")
@@ -73,6 +75,9 @@ def expression(where: CropFilter) -> str:
         clauses.append(f"time <= {int(where.until)}")
     if where.ids:
         clauses.append(f"id in {json.dumps([int(i) for i in where.ids])}")
+    if where.windows:
+        ranges = " or ".join(f"(time >= {int(a)} and time < {int(b)})" for a, b in where.windows)
+        clauses.append(f"({ranges})")
     return " and ".join(clauses)
 
 
@@ -85,8 +90,9 @@ class MilvusStore(StoreBase):
         self.client, self.collection, self.location, self.override = client, collection, location, override
         self.meta = f"{collection}_meta"
         self.spec = IndexSpec("flat")
+        self.spans: dict[str, tuple[int, int]] | None = {}
         if client.has_collection(self.meta):
-            self.fingerprint, self.spec = self._read_meta()
+            self.fingerprint, self.spec, self.spans = self._read_meta()
             if not client.list_indexes(collection):  # a rebuild was cut short after dropping the old index
                 self._create_index(self.spec)
             client.load_collection(collection)
@@ -159,7 +165,33 @@ class MilvusStore(StoreBase):
             ]
             if rows:  # upsert: an image stored already (or a batch sent twice) stays one entity
                 self.client.upsert(self.collection, rows, partition_name=modality)
+        self._widen_spans(crops)
         return [content_id(c.content) for c in crops]
+
+    def _widen_spans(self, crops: Sequence[Crop]) -> None:
+        """Keep the side collection's capture-time span covering every crop (Milvus has no min / max query)."""
+        spans = self._spans_now()
+        for modality in MODALITIES:
+            times = [c.time for c in crops if c.modality == modality and c.time > 0]
+            if times:
+                low, high = spans.get(modality, (min(times), max(times)))
+                spans[modality] = (min(low, *times), max(high, *times))
+        if spans != self.spans:
+            self.spans = spans
+            self._write_meta(self._filled())
+
+    def _spans_now(self) -> dict[str, tuple[int, int]]:
+        """The recorded spans; a gallery written before they were recorded is read through once to find them."""
+        if self.spans is None:
+            found: dict[str, tuple[int, int]] = {}
+            for modality in MODALITIES:
+                times = [int(r["time"]) for page in self._pages(modality, CropFilter(), ["time"]) for r in page]
+                known = [t for t in times if t > 0]
+                if known:
+                    found[modality] = (min(known), max(known))
+            self.spans = found
+            self._write_meta(self._filled())
+        return dict(self.spans)
 
     def _finish(self, log: Log) -> None:
         """Seal what was written (so it is indexed), then follow `index_choice.plan` at the larger partition's size."""
@@ -186,6 +218,40 @@ class MilvusStore(StoreBase):
         """Every partition shares the collection's index, so its settings are the collection's."""
         self.spec = spec
         self._write_meta(self._filled())
+
+    def _stored(self, ids: list[int]) -> list[StoredCrop]:
+        found: dict[int, StoredCrop] = {}
+        for modality in MODALITIES:  # the partition is the modality, and `get` does not say which
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                rows = self.client.query(
+                    self.collection,
+                    filter=f"id in {json.dumps(chunk)}",
+                    output_fields=["id", "vec", *_FIELDS],
+                    partition_names=[modality],
+                    **STRONG,
+                )
+                for row in rows:
+                    found[int(row["id"])] = StoredCrop(
+                        int(row["id"]), _crop(row, modality), np.asarray(row["vec"], dtype=np.float32)
+                    )
+        return [found[i] for i in ids if i in found]
+
+    def _span(self, modality: Modality) -> tuple[int, int] | None:
+        return self._spans_now().get(modality)
+
+    def _roots(self) -> list[str]:
+        """The folders, as JSON cut into the side collection's rows 1.. (each text holds 4,096 characters)."""
+        rows = self.client.query(self.meta, filter="id >= 1", output_fields=["id", "text"], **STRONG)
+        text = "".join(str(r["text"]) for r in sorted(rows, key=lambda r: int(r["id"])))
+        return [str(folder) for folder in json.loads(text)] if text else []
+
+    def _save_roots(self, folders: list[str]) -> None:
+        text = json.dumps(folders)
+        parts = [text[i : i + ROOTS_CHUNK] for i in range(0, len(text), ROOTS_CHUNK)]
+        rows = [{"id": 1 + i, "vec": [0.0, 0.0], "text": part} for i, part in enumerate(parts)]
+        self.client.upsert(self.meta, rows)
+        self.client.delete(self.meta, filter=f"id > {len(parts)}")
 
     def _close(self) -> None:
         self.client.close()
@@ -308,15 +374,19 @@ class MilvusStore(StoreBase):
         self._write_meta(fingerprint)
 
     def _write_meta(self, fingerprint: Fingerprint) -> None:
-        text = json.dumps({"fingerprint": asdict(fingerprint), "index": self.spec.text()}, sort_keys=True)
-        self.client.upsert(self.meta, [{"id": 0, "vec": [0.0, 0.0], "text": text}])
+        meta: dict[str, Any] = {"fingerprint": asdict(fingerprint), "index": self.spec.text()}
+        if self.spans is not None:
+            meta["spans"] = {m: list(span) for m, span in self.spans.items()}
+        self.client.upsert(self.meta, [{"id": 0, "vec": [0.0, 0.0], "text": json.dumps(meta, sort_keys=True)}])
 
-    def _read_meta(self) -> tuple[Fingerprint, IndexSpec]:
+    def _read_meta(self) -> tuple[Fingerprint, IndexSpec, dict[str, tuple[int, int]] | None]:
+        """The fingerprint, the index spec and the capture-time spans (None: written before spans were kept)."""
         self.client.load_collection(self.meta)
         found = self.client.get(self.meta, ids=[0], output_fields=["text"], **STRONG)
         try:
             meta = json.loads(found[0]["text"])
-            return Fingerprint(**meta["fingerprint"]), parse(meta["index"])
+            spans = {m: (int(a), int(b)) for m, (a, b) in meta["spans"].items()} if "spans" in meta else None
+            return Fingerprint(**meta["fingerprint"]), parse(meta["index"]), spans
         except (IndexError, KeyError, ValueError, TypeError, VireidError):
             raise VireidError(f"Milvus collection {self.meta} at {self.location} is not a vireid gallery's") from None
 

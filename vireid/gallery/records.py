@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from vireid.data.sample import Modality
 from vireid.errors import VireidError
 
@@ -37,23 +39,42 @@ class Match:
 
 
 @dataclass(frozen=True)
+class StoredCrop:
+    """A stored crop with its gallery id and its vector (what a re-query by id starts from)."""
+
+    id: int
+    crop: Crop
+    vector: np.ndarray
+
+
+MAX_WINDOWS = 1100
+"""Capture-time intervals one filter may hold (an hour window over `hours.MAX_DAYS` days, with room)."""
+
+
+@dataclass(frozen=True)
 class CropFilter:
-    """Which crops a search or a removal may touch. Empty fields allow everything."""
+    """Which crops a search or a removal may touch. Empty fields allow everything; fields combine with and."""
 
     cameras: tuple[str, ...] = ()
     since: int | None = None
     until: int | None = None
     ids: tuple[int, ...] = ()
+    windows: tuple[tuple[int, int], ...] = ()
+    """Capture-time intervals [start, end) in epoch seconds, any of which a crop's time must fall in (an hour
+    window's nights: `hours.HourWindow.intervals`); an interval with start >= end holds nothing."""
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.since > self.until:
             raise VireidError(f"--since {self.since} is after --until {self.until}")
         if any(not 0 <= i < 2**63 for i in self.ids):
             raise VireidError("--id takes gallery ids as `vireid gallery search` prints them (#N), 0 <= N < 2^63")
+        if len(self.windows) > MAX_WINDOWS:
+            raise VireidError(f"a filter holds at most {MAX_WINDOWS} time windows, got {len(self.windows)}")
+        object.__setattr__(self, "windows", tuple((int(a), int(b)) for a, b in self.windows))
 
     @property
     def empty(self) -> bool:
-        return not self.cameras and self.since is None and self.until is None and not self.ids
+        return not self.cameras and self.since is None and self.until is None and not self.ids and not self.windows
 
 
 @dataclass(frozen=True)

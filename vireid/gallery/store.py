@@ -24,9 +24,13 @@ import numpy as np
 
 from vireid.data.sample import Modality
 from vireid.errors import VireidError
-from vireid.gallery.records import Crop, CropFilter, Fingerprint, GalleryInfo, Match
+from vireid.gallery.records import Crop, CropFilter, Fingerprint, GalleryInfo, Match, StoredCrop
 
 MILVUS_SCHEME = "milvus://"
+
+
+class GalleryBusy(VireidError):
+    """The gallery is being written by another process (its single writer); try again when that ends."""
 
 
 class GalleryStore(Protocol):
@@ -72,6 +76,22 @@ class GalleryStore(Protocol):
     def tune(self, modality: Modality, log: Callable[[str], None]) -> bool:
         """Search `modality` harder from now on (IVF: double nprobe, kept by the store for every later session);
         False where it cannot (an exact index, nprobe already nlist, a gallery opened read-only)."""
+
+    def count(self, modality: Modality, where: CropFilter) -> int:
+        """How many crops of `modality` `where` allows (what a search's pages add up to)."""
+
+    def stored(self, ids: Sequence[int]) -> list[StoredCrop]:
+        """The crops of these gallery ids that exist, with their vectors (unknown ids are left out)."""
+
+    def span(self, modality: Modality) -> tuple[int, int] | None:
+        """A range of capture times that holds every known capture time (> 0) of `modality`'s crops; None when
+        none has one. It may be wider than the crops left after a removal, never narrower."""
+
+    def roots(self) -> tuple[str, ...]:
+        """The folders the gallery's crops were read from (an image is served only from under one of them)."""
+
+    def add_roots(self, folders: Sequence[str]) -> None:
+        """Record folders crops were read from (absolute; a folder under one recorded already adds nothing)."""
 
     def close(self) -> None: ...
 

@@ -14,13 +14,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from vireid.data.sample import MODALITIES, Modality
 from vireid.errors import VireidError
 from vireid.gallery.index_choice import IndexSpec
-from vireid.gallery.records import Crop, CropFilter, Fingerprint, GalleryInfo, Match, PartitionInfo
+from vireid.gallery.records import Crop, CropFilter, Fingerprint, GalleryInfo, Match, PartitionInfo, StoredCrop
 
 Log = Callable[[str], None]
 
@@ -122,6 +123,31 @@ class StoreBase(ABC):
             log(f"{modality}: nprobe {spec.nprobe} -> {wider.nprobe}")
             return True
 
+    def count(self, modality: Modality, where: CropFilter) -> int:
+        with self._translated():
+            return self._count(modality, where) if self.fingerprint is not None else 0
+
+    def stored(self, ids: Sequence[int]) -> list[StoredCrop]:
+        with self._translated():
+            wanted = [int(i) for i in dict.fromkeys(ids) if 0 <= int(i) < 2**63]
+            return self._stored(wanted) if self.fingerprint is not None and wanted else []
+
+    def span(self, modality: Modality) -> tuple[int, int] | None:
+        with self._translated():
+            return self._span(modality) if self.fingerprint is not None else None
+
+    def roots(self) -> tuple[str, ...]:
+        with self._translated():
+            return tuple(self._roots()) if self.fingerprint is not None else ()
+
+    def add_roots(self, folders: Sequence[str]) -> None:
+        with self._translated():
+            self._filled()
+            have = self._roots()
+            wanted = covering([*have, *(str(Path(f).resolve()) for f in folders)])
+            if set(wanted) != set(have):
+                self._save_roots(wanted)
+
     def close(self) -> None:
         with self._translated():
             self._close()
@@ -196,7 +222,32 @@ class StoreBase(ABC):
         """Keep new search settings (nprobe) of the same index, for every later session."""
 
     @abstractmethod
+    def _count(self, modality: Modality, where: CropFilter) -> int: ...
+
+    @abstractmethod
+    def _stored(self, ids: list[int]) -> list[StoredCrop]: ...
+
+    @abstractmethod
+    def _span(self, modality: Modality) -> tuple[int, int] | None: ...
+
+    @abstractmethod
+    def _roots(self) -> list[str]: ...
+
+    @abstractmethod
+    def _save_roots(self, folders: list[str]) -> None:
+        """Replace the recorded folders by `folders` (already the smallest set that covers them all)."""
+
+    @abstractmethod
     def _close(self) -> None: ...
+
+
+def covering(folders: Sequence[str]) -> list[str]:
+    """The fewest of `folders` that hold all of them: a folder under another one listed adds nothing."""
+    kept: list[Path] = []
+    for folder in sorted({Path(f) for f in folders}, key=lambda p: (len(p.parts), str(p))):
+        if not any(folder.is_relative_to(root) for root in kept):
+            kept.append(folder)
+    return sorted(str(p) for p in kept)
 
 
 def _rows(array: np.ndarray, dim: int, what: str) -> np.ndarray:
