@@ -32,7 +32,7 @@ def readme_commands() -> list[list[str]]:
 
 def test_the_readme_shows_the_main_commands() -> None:
     verbs = {command[0] for command in readme_commands()}
-    assert {"demo", "train", "eval", "export", "bench", "search", "data", "deploy", "gallery"} <= verbs
+    assert {"demo", "train", "eval", "export", "bench", "search", "data", "deploy", "gallery", "serve"} <= verbs
     galleries = {command[1] for command in readme_commands() if command[0] == "gallery"}
     assert galleries == {"add", "search", "eval", "info", "remove"}  # "Searching a large gallery"
     deploys = {command[1] for command in readme_commands() if command[0] == "deploy"}

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vireid import __version__
-from vireid.cli import bench, data, demo, deploy, eval, export, gallery, search, train
+from vireid.cli import bench, data, demo, deploy, eval, export, gallery, search, serve, train
 from vireid.cli.common import register
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ app.add_typer(deploy.app, name="deploy")
 register(app, "demo", demo.demo_cli)
 register(app, "search", search.search_cli)
 app.add_typer(gallery.app, name="gallery")
+register(app, "serve", serve.serve_cli)
 
 
 def main() -> None:

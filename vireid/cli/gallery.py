@@ -85,7 +85,10 @@ def add_cli(
         sources = metadata.from_options(images or [], modality, camera, time, track)
     store = open_store(gallery, create=True, index=index)
     try:
-        result = ingest(store, art_dir, sources, backend=backend, precision=precision, batch=batch, log=_err)
+        roots = [data] if data is not None else None  # a dataset's crops come from under its root
+        result = ingest(
+            store, art_dir, sources, backend=backend, precision=precision, batch=batch, log=_err, roots=roots
+        )
         info = store.info()
     finally:
         store.close()

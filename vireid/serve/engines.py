@@ -1,0 +1,74 @@
+"""The two branches the service embeds queries and uploads with: loaded once at start, one micro-batcher each.
+
+`load_embedder` (the runtime; `backend="auto"` by default) picks each branch's engine, and the service keeps it
+for its lifetime: loading an engine costs seconds, a query milliseconds. Decoding and resizing an upload run in
+the request's worker thread; only the engine call is shared through the batcher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vireid.data.sample import MODALITIES, Modality
+from vireid.errors import VireidError
+from vireid.serve.batching import MicroBatcher
+from vireid.serve.settings import Batching
+
+
+@dataclass
+class Branch:
+    embedder: object
+    """A `vireid_runtime.embedder.Embedder` (typed loosely: this module imports the runtime lazily)."""
+    batcher: MicroBatcher
+
+    def preprocess(self, images: list[Image.Image]) -> np.ndarray:
+        return np.asarray(self.embedder.preprocess(images), dtype=np.float32)  # type: ignore[attr-defined]
+
+    @property
+    def description(self) -> str:
+        e = self.embedder
+        return f"{e.backend} {e.precision}, batches of up to {self.batcher.max_batch}"  # type: ignore[attr-defined]
+
+
+def load_branches(
+    art_dir: Path,
+    backend: str,
+    precision: str | None,
+    threads: int | None,
+    batching: Batching,
+    on_batch: Callable[[str, int, float], None],
+    log: Callable[[str], None],
+) -> dict[Modality, Branch]:
+    from vireid_runtime import RuntimeUserError, load_embedder, read_manifest
+
+    try:
+        optimum = read_manifest(art_dir).batch.opt
+    except (RuntimeUserError, ValueError) as err:
+        raise VireidError(str(err)) from None
+    branches: dict[Modality, Branch] = {}
+    try:
+        for modality in MODALITIES:
+            embedder = load_embedder(art_dir, modality, backend, precision, threads=threads, log=log)
+            batcher = MicroBatcher(
+                embedder.embed,
+                max_batch=batching.max_batch or optimum,
+                max_wait_ms=batching.max_wait_ms,
+                name=modality,
+                on_batch=lambda images, seconds, m=modality: on_batch(m, images, seconds),  # type: ignore[misc]
+            )
+            branches[modality] = Branch(embedder, batcher)
+    except (RuntimeUserError, ValueError) as err:
+        close_branches(branches)
+        raise VireidError(str(err)) from None
+    return branches
+
+
+def close_branches(branches: dict[Modality, Branch]) -> None:
+    for branch in branches.values():
+        branch.batcher.close()
+        branch.embedder.close()  # type: ignore[attr-defined]
