@@ -3,13 +3,15 @@
 `serve_sidecar` writes a sidecar (`vireid gallery add --sidecar`) over the generated SYSU-MM01 tree: every
 evaluation image with its layout's camera and modality, a track per identity and camera, and a capture time
 spread over five days and every hour, so that hour windows across midnight, date ranges and one-per-track have
-something to tell apart. `faiss_gallery` and `lite_gallery` hold it in a FAISS folder and in milvus-lite.
+something to tell apart. `faiss_gallery`, `lite_gallery` and `server_gallery` hold it in a FAISS folder, in
+milvus-lite and on the test run's Milvus server (`tests/servers/milvus.py`).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +61,9 @@ def faiss_gallery(tmp_path_factory: pytest.TempPathFactory, demo_export: Path, s
 @pytest.fixture(scope="session")
 def lite_gallery(tmp_path_factory: pytest.TempPathFactory, demo_export: Path, serve_sidecar: Path) -> str:
     return build_gallery(str(tmp_path_factory.mktemp("served-lite") / "gallery.db"), demo_export, serve_sidecar)
+
+
+@pytest.fixture(scope="module")
+def server_gallery(milvus_server: object, demo_export: Path, serve_sidecar: Path) -> Iterator[str]:
+    with milvus_server.collection() as location:  # type: ignore[attr-defined]
+        yield build_gallery(location, demo_export, serve_sidecar)

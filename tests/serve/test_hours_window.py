@@ -1,5 +1,6 @@
 """An hour window across midnight returns exactly the crops whose time of day falls inside it, over capture times
-that span several days, on FAISS and on Milvus; the window goes into the store's filter, so `allowed` counts it."""
+that span several days, on FAISS, milvus-lite and a Milvus server; the window goes into the store's filter, so
+`allowed` counts it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.serve.helpers import search, served, walk
 from vireid.gallery.hours import HourWindow
 
 
-@pytest.mark.parametrize("store", ["faiss_gallery", "lite_gallery"])
+@pytest.mark.parametrize("store", ["faiss_gallery", "lite_gallery", "server_gallery"])
 @pytest.mark.parametrize(("hours", "zone"), [("22:00-06:00", "UTC"), ("21:30-02:15", "America/New_York")])
 def test_an_hour_window_across_midnight_returns_exactly_the_crops_inside_it(
     store: str,

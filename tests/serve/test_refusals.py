@@ -142,3 +142,18 @@ def test_a_session_cookie_authorises_images_and_a_bad_one_is_refused(
         assert client.get(f"/api/v1/crops/{crop_id}/image").status_code == 200
         client.cookies.set("vireid_session", "1.9999999999.forged")
         assert "log in again" in one_line_error(client.get(f"/api/v1/crops/{crop_id}/image"), 401)
+
+
+def test_no_cross_origin_access_unless_an_origin_is_allowed(
+    faiss_gallery: str, demo_export: Path, tmp_path: Path
+) -> None:
+    preflight = {"Origin": "https://ops.example", "Access-Control-Request-Method": "POST"}
+    with served(faiss_gallery, demo_export, tmp_path) as client:
+        answer = client.options("/api/v1/search", headers=preflight)
+        assert "access-control-allow-origin" not in answer.headers
+        assert "access-control-allow-origin" not in client.get("/api/v1/info", headers={"Origin": "https://x"}).headers
+    with served(faiss_gallery, demo_export, tmp_path, cors_origins=("https://ops.example",)) as client:
+        allowed = client.options("/api/v1/search", headers=preflight)
+        assert allowed.headers["access-control-allow-origin"] == "https://ops.example"
+        other = client.options("/api/v1/search", headers={**preflight, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
