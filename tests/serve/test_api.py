@@ -52,7 +52,7 @@ def test_a_search_returns_what_vireid_gallery_search_returns(
     assert result.exit_code == 0, result.output
     expected = json.loads(out.read_text())["queries"][0]["matches"]
     answer = search(client, query, modality="infrared", k=10, **QUERY_FILTERS)
-    assert [m["crop_id"] for m in answer["matches"]] == [m["id"] for m in expected] and len(expected) == 10
+    assert [m["crop_id"] for m in answer["matches"]] == [str(m["id"]) for m in expected] and len(expected) == 10
     np.testing.assert_allclose([m["score"] for m in answer["matches"]], [m["score"] for m in expected], atol=1e-5)
     assert answer["index"]["exact"] and answer["query"]["searched"] == "visible"
     assert answer["fingerprint"]["dim"] > 0 and answer["took_ms"] > 0
@@ -106,6 +106,17 @@ def test_a_re_query_by_crop_id_is_led_by_that_crop(client: TestClient, serve_sid
     assert across["query"]["searched"] == "infrared" and all(m["modality"] == "infrared" for m in across["matches"])
 
 
+def test_milvus_ids_past_javascripts_integers_go_out_as_strings_and_come_back(
+    lite_gallery: str, demo_export: Path, serve_sidecar: Path, tmp_path: Path
+) -> None:
+    with served(lite_gallery, demo_export, tmp_path) as client:
+        first = search(client, _infrared_query(serve_sidecar), modality="infrared", k=2)["matches"][0]
+        assert int(first["crop_id"]) > 2**53  # a 60-bit Milvus id: as a JSON number it would lose digits in a browser
+        again = search(client, crop_id=first["crop_id"], same_modality="true", k=1)["matches"][0]
+        assert again["crop_id"] == first["crop_id"]
+        assert client.get(first["image_url"]).status_code == 200
+
+
 def test_each_search_writes_one_audit_line(client: TestClient, serve_sidecar: Path, tmp_path: Path) -> None:
     log = client.app.state.service.settings.audit_log  # type: ignore[attr-defined]
     before = log.read_text().splitlines() if log.exists() else []
@@ -115,7 +126,7 @@ def test_each_search_writes_one_audit_line(client: TestClient, serve_sidecar: Pa
     lines = [json.loads(line) for line in log.read_text().splitlines()[len(before) :]]
     assert [entry["action"] for entry in lines] == ["search"] * 3
     for entry, answer in zip(lines, answers, strict=True):
-        assert entry["results"] == [m["crop_id"] for m in answer["matches"]]
+        assert entry["results"] == [int(m["crop_id"]) for m in answer["matches"]]
         assert entry["filters"]["cameras"] == ["cam2"] and entry["who"].startswith("read-token via bearer")
         assert entry["query"].startswith("image:") and entry["time"]
 

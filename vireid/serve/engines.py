@@ -7,9 +7,11 @@ the request's worker thread; only the engine call is shared through the batcher.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -19,20 +21,22 @@ from vireid.errors import VireidError
 from vireid.serve.batching import MicroBatcher
 from vireid.serve.settings import Batching
 
+if TYPE_CHECKING:
+    from vireid_runtime.embedder import Embedder
+
 
 @dataclass
 class Branch:
-    embedder: object
-    """A `vireid_runtime.embedder.Embedder` (typed loosely: this module imports the runtime lazily)."""
+    embedder: Embedder
     batcher: MicroBatcher
 
     def preprocess(self, images: list[Image.Image]) -> np.ndarray:
-        return np.asarray(self.embedder.preprocess(images), dtype=np.float32)  # type: ignore[attr-defined]
+        return np.asarray(self.embedder.preprocess(images), dtype=np.float32)
 
     @property
     def description(self) -> str:
         e = self.embedder
-        return f"{e.backend} {e.precision}, batches of up to {self.batcher.max_batch}"  # type: ignore[attr-defined]
+        return f"{e.backend} {e.precision}, batches of up to {self.batcher.max_batch}"
 
 
 def load_branches(
@@ -59,7 +63,7 @@ def load_branches(
                 max_batch=batching.max_batch or optimum,
                 max_wait_ms=batching.max_wait_ms,
                 name=modality,
-                on_batch=lambda images, seconds, m=modality: on_batch(m, images, seconds),  # type: ignore[misc]
+                on_batch=functools.partial(on_batch, modality),
             )
             branches[modality] = Branch(embedder, batcher)
     except (RuntimeUserError, ValueError) as err:
@@ -71,4 +75,4 @@ def load_branches(
 def close_branches(branches: dict[Modality, Branch]) -> None:
     for branch in branches.values():
         branch.batcher.close()
-        branch.embedder.close()  # type: ignore[attr-defined]
+        branch.embedder.close()

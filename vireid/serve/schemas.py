@@ -13,6 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Modality = Literal["visible", "infrared"]
+CropId = str
+"""A crop's gallery id goes out as a string of digits: it is opaque, and a Milvus id (60 bits, from the content
+hash) would lose its last digits as a JavaScript number. Requests take it as digits, quoted or not."""
 
 
 class SearchForm(BaseModel):
@@ -33,7 +36,7 @@ class SearchForm(BaseModel):
 
 
 class MatchOut(BaseModel):
-    crop_id: int
+    crop_id: CropId
     score: float
     camera: str
     time: dt.datetime | None
@@ -58,7 +61,7 @@ class FingerprintOut(BaseModel):
 class QueryOut(BaseModel):
     modality: Modality
     searched: Modality
-    crop_id: int | None = None
+    crop_id: CropId | None = None
     image_sha256: str | None = None
 
 
@@ -117,7 +120,7 @@ class CropsForm(BaseModel):
 
 
 class AddedCrop(BaseModel):
-    crop_id: int | None
+    crop_id: CropId | None
     sha256: str
     added: bool
 

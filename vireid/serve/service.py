@@ -10,6 +10,7 @@ writes. Writes open the gallery for writing per request, so they take the galler
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import time
 from collections import OrderedDict
@@ -18,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -35,7 +37,7 @@ from vireid.serve.errors import ServiceError
 from vireid.serve.filters import Conditions, conditions, crop_filter
 from vireid.serve.images import decode_upload, media_type, resolve_under
 from vireid.serve.metrics import ServiceMetrics
-from vireid.serve.paging import Cursor, search_digest, walk
+from vireid.serve.paging import Cursor, Page, search_digest, walk
 from vireid.serve.settings import ServeSettings, zone
 
 T = TypeVar("T")
@@ -170,7 +172,7 @@ class GalleryService:
             min_score=form.min_score,
             group_by=form.group_by,
             page=after.shown if after else 0,
-            results=[m.crop_id for m in matches],
+            results=[m.id for m in page.matches],
         )
         return schemas.SearchOut(
             matches=matches,
@@ -182,7 +184,10 @@ class GalleryService:
                 visible=fingerprint.visible, infrared=fingerprint.infrared, dim=fingerprint.dim
             ),
             query=schemas.QueryOut(
-                modality=query.modality, searched=searched, crop_id=query.crop_id, image_sha256=query.sha256
+                modality=query.modality,
+                searched=searched,
+                crop_id=None if query.crop_id is None else str(query.crop_id),
+                image_sha256=query.sha256,
             ),
             hours=given.hours.text() if given.hours else None,
             timezone=self.settings.timezone,
@@ -196,7 +201,7 @@ class GalleryService:
         form: schemas.SearchForm,
         after: Cursor | None,
         digest: str,
-    ) -> tuple[Any, int, str]:
+    ) -> tuple[Page, int, str]:
         """On the store thread: the filter, how many crops it allows, the page, and the index that answered."""
         where = crop_filter(given, self.zone, lambda: self.store.span(searched))
         allowed = self.store.count(searched, where)
@@ -258,7 +263,7 @@ class GalleryService:
         crop = match.crop
         known_time = crop.time > 0
         return schemas.MatchOut(
-            crop_id=match.id,
+            crop_id=str(match.id),
             score=round(match.score, 6),
             camera=crop.camera,
             time=_local(crop.time, self.zone) if known_time else None,
@@ -316,7 +321,5 @@ class GalleryService:
         return schemas.RemoveOut(removed=count, remaining=remaining)
 
 
-def _local(epoch: int, tz: Any) -> Any:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(epoch, tz)
+def _local(epoch: int, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, zone)

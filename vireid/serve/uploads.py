@@ -52,7 +52,7 @@ async def add_uploads(
     answer = schemas.CropsOut(
         added=len(fresh),
         skipped=len(files) - len(fresh),
-        crops=[schemas.AddedCrop(crop_id=ids.get(d), sha256=d, added=d in ids) for d in hashes],
+        crops=[schemas.AddedCrop(crop_id=str(ids[d]) if d in ids else None, sha256=d, added=d in ids) for d in hashes],
     )
     service.audit.record(who, "add", camera=form.camera, modality=form.modality, added=sorted(ids.values()))
     return answer
