@@ -20,7 +20,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.servers.milvus"]  # the Milvus server fixtures (milvus_server, milvus_location)
+pytest_plugins = [
+    "tests.servers.milvus",  # the Milvus server fixtures (milvus_server, milvus_location)
+    "tests.servers.triton",  # the runtime's own venv and the Triton host (runtime_venv, triton_host)
+]
 
 MAX_WORKERS = 4
 """Each worker holds a torch process (about 1 GB); beyond four the session fixtures' wait outweighs the gain."""

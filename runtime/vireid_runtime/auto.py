@@ -4,7 +4,8 @@ Where the evidence comes from (docs/architecture.md, "Runtime and bench"):
 - A bench.json in ART_DIR, when it measured this export on this machine (same CPU model, vector extensions,
   core count and GPU): its backend x precision rows that passed their parity bar (cosine against the export's
   bar, Rank-1 / mAP within the bench's bar), fastest first by compute throughput at the largest batch size the
-  bench swept, on the requested branch (or on the other one, when only that one was timed).
+  bench swept, on the requested branch (or on the other one, when only that one was timed). A remote backend
+  (`triton`) is never a candidate: it runs nothing here.
 - Otherwise the documented order `backends.AUTO_ORDER` (trt > ort-trt > ort-cuda > openvino > ort-cpu) at fp32,
   or at the precision asked for: fp32 is the only precision that needs no measurement to trust.
   A bench.json of another format, of another machine or of an earlier export is not evidence: it is ignored,
@@ -70,6 +71,7 @@ def ranked_rows(bench: BenchResult, modality: str, precision: str | None) -> tup
         return (
             row.modality == branch
             and row.backend in BACKENDS
+            and not BACKENDS[row.backend].remote  # a server's speed is not this machine's
             and (row.backend, row.precision) in passing
             and (precision is None or row.precision == precision)
         )

@@ -17,11 +17,14 @@ from vireid_runtime.parity import ParityFigures
 from vireid_runtime.records import build
 
 BENCH_FILE = "bench.json"
-FORMAT = "vireid-bench/3"
+FORMAT = "vireid-bench/4"
 """2: parity rows carry the tail (1st-percentile cosine, images below the bar). 3: a parity row holds the cosine
-figures as one `ParityFigures`, the record the export's gate writes, instead of a copy of its fields."""
-READABLE_FORMATS = ("vireid-bench/1", "vireid-bench/2", FORMAT)
-"""A /1 or /2 bench.json is read by moving each row's cosine fields into its figures (/1: no tail, None)."""
+figures as one `ParityFigures`, the record the export's gate writes, instead of a copy of its fields. 4: serving
+rows (a remote backend against client concurrency, with the server's own times) and their settings."""
+READABLE_FORMATS = ("vireid-bench/1", "vireid-bench/2", "vireid-bench/3", FORMAT)
+"""A /1 or /2 bench.json is read by moving each row's cosine fields into its figures (/1: no tail, None); /3 and
+older have no serving rows, and read with none."""
+PRE_FIGURES = ("vireid-bench/1", "vireid-bench/2")
 COSINE_FIELDS = ("images", "cos_min", "cos_mean", "max_abs_diff", "norm_min", "norm_max", "bar", "cos_p01", "below")
 """The fields of a /1 or /2 parity row that /3 keeps in `ParityRow.figures`."""
 FIX = "re-run `vireid bench` with this vireid"
@@ -49,6 +52,38 @@ class LatencyRow:
     """Inference on a prepared batch (CUDA events on GPUs)."""
     end_to_end: Timing
     """Decoded images to embeddings: preprocessing and copies included."""
+
+
+@dataclass(frozen=True)
+class ServerTime:
+    """What the server's statistics extension counted during one serving measurement (differences of two
+    readings of `/v2/models/{model}/stats`), per request."""
+
+    requests: int
+    executions: int
+    """Model executions: fewer than requests when dynamic batching merged them."""
+    queue_ms: float
+    """Mean wait in the scheduler's queue."""
+    compute_ms: float
+    """Mean input copy + inference + output copy, as the server timed them."""
+
+
+@dataclass(frozen=True)
+class ServingRow:
+    """A remote backend under load: `concurrency` clients, each sending requests of `batch` images back to back."""
+
+    backend: str
+    precision: str
+    modality: str
+    model: str
+    """The served model's name."""
+    batch: int
+    concurrency: int
+    client: Timing
+    """Per request, as one client saw it (network, queue and compute); its images/s is one client's."""
+    images_per_s: float
+    """All clients together: images answered over the measurement's wall-clock time."""
+    server: ServerTime
 
 
 @dataclass(frozen=True)
@@ -108,6 +143,11 @@ class Settings:
     """H x W."""
     device: str
     threads: int | None = None
+    serving_batches: tuple[int, ...] = ()
+    """Batch sizes of the serving measurement (remote backends)."""
+    concurrency: tuple[int, ...] = ()
+    """Client counts of the serving measurement."""
+    triton_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +179,9 @@ class BenchResult:
     skipped: tuple[Skipped, ...] = ()
     parity: tuple[ParityRow, ...] = ()
     latency: tuple[LatencyRow, ...] = ()
+    """In-process timings of the local backends."""
+    serving: tuple[ServingRow, ...] = ()
+    """Remote backends under client concurrency (a server's compute is not timed here, so it has no latency row)."""
     reference_metrics: dict[str, Retrieval] = field(default_factory=dict)
     format: str = FORMAT
 
@@ -154,7 +197,7 @@ def bench_from_dict(values: object) -> BenchResult:
         found = values.get("format") if isinstance(values, dict) else None
         readable = " or ".join(repr(f) for f in READABLE_FORMATS)
         raise ArtifactError(f"bench.json format {found!r} is not {readable}; {FIX}")
-    if values["format"] != FORMAT:
+    if values["format"] in PRE_FIGURES:
         values = {**values, "parity": [_figures_inside(row) for row in values.get("parity") or ()]}
     values = {**values, "format": FORMAT}
     result: BenchResult = build(BenchResult, values, "bench", "bench.json", FIX)

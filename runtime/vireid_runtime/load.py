@@ -2,6 +2,8 @@
 
 Which file a backend runs, and how it is built, come from the backend registry (`backends/__init__.py`);
 `backend="auto"` asks `auto.py` which backend and precision to try, in order, and loads the first that runs.
+A remote backend (`triton`) takes the server's URL instead of reading the file: the manifest alone is its
+contract, so the graphs need not be on the client's disk.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vireid_runtime.backends import RUNTIME_PRECISIONS, LoadRequest, spec
+from vireid_runtime.backends.triton import Endpoint
 from vireid_runtime.cache import cache_dir as default_cache_dir
 from vireid_runtime.embedder import Embedder
 from vireid_runtime.errors import ArtifactError, BackendUnavailable
@@ -68,6 +71,18 @@ def artifact_path(art_dir: Path, artifact: Artifact, verify: bool = True) -> Pat
     return path
 
 
+def _endpoint(backend: str, url: str | None, deadline_s: float | None) -> Endpoint | None:
+    """The endpoint of a remote backend; ValueError where a URL is missing or given to a local backend."""
+    entry = spec(backend)
+    if entry.remote and url is None:
+        raise ValueError(f"{backend} runs on a server: give its URL (url=, or --triton-url grpc://HOST:8001)")
+    if not entry.remote and url is not None:
+        raise ValueError(f"{backend} runs in this process; a server URL is for a remote backend (triton)")
+    if url is None:
+        return None
+    return Endpoint(url) if deadline_s is None else Endpoint(url, deadline_s)
+
+
 def _load_one(
     art_dir: Path,
     manifest: Manifest,
@@ -77,17 +92,20 @@ def _load_one(
     threads: int | None,
     device: int,
     cache_dir: Path | None,
+    endpoint: Endpoint | None = None,
 ) -> Embedder:
     entry = spec(backend)
     artifact = select_artifact(manifest, modality, backend, precision)
     request = LoadRequest(
         artifact=artifact,
-        path=artifact_path(art_dir, artifact),
+        # a server runs its own copy of the graph; the client needs only the manifest
+        path=art_dir / artifact.file if entry.remote else artifact_path(art_dir, artifact),
         manifest=manifest,
         precision=precision,
         threads=threads,
         device=device,
         cache_dir=cache_dir or default_cache_dir(backend),
+        endpoint=endpoint,
     )
     return entry.factory(request)
 
@@ -105,6 +123,8 @@ def load_embedder(
     threads: int | None = None,
     device: int = 0,
     cache_dir: Path | None = None,
+    url: str | None = None,
+    deadline_s: float | None = None,
     log: Callable[[str], None] = _stderr,
 ) -> Embedder:
     """Load one branch of an export on one backend (`backends.names()`), or on `"auto"`.
@@ -114,7 +134,8 @@ def load_embedder(
     this machine in ART_DIR, else the first that runs in `backends.AUTO_ORDER`; its choice and the evidence are
     one line to `log` (stderr by default) and `embedder.choice`. `device` is the GPU index for GPU backends;
     `cache_dir` where the backend keeps compiled engines (default: its user cache folder, never ART_DIR, which
-    may be read-only).
+    may be read-only). `url`: the server of a remote backend (`triton`: grpc://HOST:PORT, or http://HOST:PORT),
+    whose every call waits at most `deadline_s` (default `backends.triton.DEFAULT_DEADLINE_S`).
 
     Raises ValueError for bad arguments, ArtifactError for missing or incompatible files, and
     BackendUnavailable when the backend cannot run here (no silent fallback to another one; `auto` is the one
@@ -123,9 +144,14 @@ def load_embedder(
     art_dir = Path(art_dir)
     manifest = read_manifest(art_dir)
     if backend != AUTO:
-        return _load_one(art_dir, manifest, modality, backend, precision or "fp32", threads, device, cache_dir)
+        endpoint = _endpoint(backend, url, deadline_s)
+        return _load_one(
+            art_dir, manifest, modality, backend, precision or "fp32", threads, device, cache_dir, endpoint
+        )
     from vireid_runtime.auto import plan_auto
 
+    if url is not None:
+        raise ValueError("auto picks among the backends that run here; a server URL is for backend='triton'")
     if modality not in MODALITIES:
         raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
     if precision is not None and precision not in RUNTIME_PRECISIONS:

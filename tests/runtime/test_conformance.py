@@ -156,7 +156,7 @@ except BackendUnavailable as err:
 
 
 def test_an_unknown_backend_or_a_precision_it_lacks_is_a_value_error(demo_export: Path) -> None:
-    with pytest.raises(ValueError, match=r"backend must be one of ort-cpu, .*openvino or auto"):
+    with pytest.raises(ValueError, match=r"backend must be one of ort-cpu, .*openvino, triton or auto"):
         load_embedder(demo_export, "visible", "tflite")
     with pytest.raises(ValueError, match="ort-cpu runs fp32, fp16, int8, not bf16"):
         load_embedder(demo_export, "visible", "ort-cpu", "bf16")

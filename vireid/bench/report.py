@@ -101,6 +101,57 @@ def latency_rows(result: BenchResult) -> list[list[str]]:
     return rows
 
 
+SERVING_HEADER = [
+    "backend",
+    "branch",
+    "batch",
+    "clients",
+    "img/s",
+    "client p50 ms",
+    "p99",
+    "server queue ms",
+    "server compute ms",
+    "executions / requests",
+]
+
+
+def serving_rows(result: BenchResult) -> list[list[str]]:
+    """Client-side latency and throughput beside the server's own times, per batch size and client count."""
+    rows = []
+    for entry in result.serving:
+        server = entry.server
+        rows.append(
+            [
+                f"{entry.backend} {entry.precision}",
+                entry.modality,
+                str(entry.batch),
+                str(entry.concurrency),
+                f"{entry.images_per_s:.1f}",
+                f"{entry.client.p50_ms:.2f}",
+                f"{entry.client.p99_ms:.2f}",
+                f"{server.queue_ms:.2f}",
+                f"{server.compute_ms:.2f}",
+                f"{server.executions} / {server.requests}",
+            ]
+        )
+    return rows
+
+
+def _serving_section(result: BenchResult) -> list[str]:
+    if not result.serving:
+        return []
+    return [
+        "",
+        f"## Serving ({result.settings.triton_url})",
+        "",
+        f"Each of `clients` threads sends {result.settings.runs} requests of `batch` images back to back; the "
+        "server's queue and compute time per request come from its statistics extension, and fewer executions "
+        "than requests mean dynamic batching merged them.",
+        "",
+        markdown_table(SERVING_HEADER, serving_rows(result)),
+    ]
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -133,6 +184,7 @@ def markdown(result: BenchResult) -> str:
         "## Latency",
         "",
         markdown_table(LATENCY_HEADER, latency_rows(result)),
+        *_serving_section(result),
     ]
     if result.skipped:
         parts += ["", "## Skipped", ""]
@@ -214,11 +266,17 @@ def print_tables(result: BenchResult) -> None:
         for row in parity_rows(result):
             table.add_row(*row)
         console.print(table)
-    table = Table(title="latency (ms) and throughput", title_justify="left")
-    for column in LATENCY_HEADER:
-        table.add_column(column)
-    for row in latency_rows(result):
-        table.add_row(*row)
-    console.print(table)
+    for title, header, rows in (
+        ("latency (ms) and throughput", LATENCY_HEADER, latency_rows(result)),
+        ("serving: clients against the server", SERVING_HEADER, serving_rows(result)),
+    ):
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left")
+        for column in header:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
     for skipped in result.skipped:
         console.print(f"skipped {skipped.backend} {skipped.precision}: {skipped.reason}")

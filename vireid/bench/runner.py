@@ -2,8 +2,9 @@
 
 The torch reference is rebuilt from the run directory the manifest records (or `run_dir`); without one,
 parity is measured against the fp32 ONNX on ONNX Runtime's CPU provider, and the report says so. A backend
-that cannot run here (no GPU, no TensorRT, a precision the export lacks) is listed as skipped with the
-reason, and the bench goes on.
+that cannot run here (no GPU, no TensorRT, a precision the export lacks, no server URL for a remote one) is listed
+as skipped with the reason, and the bench goes on. A remote backend's parity rows are the same as every backend's;
+its timing is the serving view (`serving.py`) instead of in-process latency rows.
 """
 
 from __future__ import annotations
@@ -19,13 +20,22 @@ from vireid.bench import ALL_BACKENDS
 from vireid.bench.environment import fingerprint
 from vireid.bench.latency import measure
 from vireid.bench.parity import Embeddings, compare, embed_split, retrieval
+from vireid.bench.serving import serving_rows
 from vireid.data.images import load_image
 from vireid.data.sample import MODALITIES, Modality
 from vireid.errors import VireidError
 from vireid.eval.splits import EvaluationSplit, evaluation_split
 from vireid.progress import log as default_log
 from vireid_runtime.backends import BACKENDS, RUNTIME_PRECISIONS
-from vireid_runtime.bench_result import BenchResult, LatencyRow, ParityRow, Retrieval, Settings, Skipped
+from vireid_runtime.bench_result import (
+    BenchResult,
+    LatencyRow,
+    ParityRow,
+    Retrieval,
+    ServingRow,
+    Settings,
+    Skipped,
+)
 from vireid_runtime.manifest import PRECISIONS
 from vireid_runtime.parity import BARS, Bar
 
@@ -33,6 +43,7 @@ if TYPE_CHECKING:
     from vireid_runtime.embedder import Embedder
 
 GPU_BACKENDS = tuple(name for name, entry in BACKENDS.items() if entry.gpu)
+NO_SERVER = "runs on a server: pass --triton-url grpc://HOST:8001 (`vireid-triton-host ART_DIR` serves this export)"
 
 
 def default_device() -> str:
@@ -91,9 +102,16 @@ class BenchOptions:
     parity: bool = True
     device: str | None = None
     """cpu, cuda or cuda:N for the torch reference and every GPU backend; None: `default_device()`."""
+    triton_url: str | None = None
+    """The server of the remote backend (`triton`); without it that backend is skipped."""
+    serving_batches: tuple[int, ...] = (1, 8)
+    """Batch sizes of the serving view (remote backends)."""
+    concurrency: tuple[int, ...] = (1, 4, 16)
+    """Client counts of the serving view."""
 
     def __post_init__(self) -> None:
         gpu_index(self.device or "cpu")  # one clear line for a malformed --device
+        self._check_serving()
         unknown = [b for b in self.backends if b not in ALL_BACKENDS]
         if unknown:
             raise VireidError(f"unknown backend {unknown[0]!r}; choose from {', '.join(ALL_BACKENDS)}")
@@ -104,6 +122,20 @@ class BenchOptions:
             )
         if self.runs < 1 or self.warmup < 0 or not self.batches or min(self.batches) < 1:
             raise VireidError("--runs must be >= 1, warm-up >= 0 and --batch positive sizes")
+
+    def _check_serving(self) -> None:
+        from vireid_runtime.backends.triton import Endpoint
+
+        if min(self.serving_batches, default=0) < 1 or min(self.concurrency, default=0) < 1:
+            raise VireidError("--serving-batch and --concurrency must be positive")
+        if self.triton_url is None:
+            return
+        if not any(BACKENDS.get(name) and BACKENDS[name].remote for name in self.backends):
+            raise VireidError("--triton-url is the server of the triton backend; add triton to --backends")
+        try:
+            Endpoint(self.triton_url)
+        except ValueError as err:
+            raise VireidError(f"--triton-url: {err}") from None
 
 
 @dataclass
@@ -116,6 +148,10 @@ class Candidate:
     @property
     def name(self) -> str:
         return f"{self.backend} {self.precision}"
+
+    @property
+    def remote(self) -> bool:
+        return self.backend in BACKENDS and BACKENDS[self.backend].remote
 
     def embed_split(self, split: EvaluationSplit, height: int, width: int) -> Embeddings:
         """Both modalities of the evaluation split, each through its own branch."""
@@ -202,16 +238,21 @@ def _candidates(
             gpu = gpu_index(device)
             precisions, missing = _precisions_for(backend, options, exported)
             skipped.extend(missing)
+            remote = BACKENDS[backend].remote
             for precision in precisions:
                 if backend in GPU_BACKENDS and gpu is None:
                     reason = "--device cpu" if options.device else "torch sees no CUDA GPU, so --device is cpu"
                     skipped.append(Skipped(backend, precision, reason))
                     continue
+                if remote and options.triton_url is None:
+                    skipped.append(Skipped(backend, precision, NO_SERVER))
+                    continue
                 embedders: dict[str, Embedder] = {}
+                url = options.triton_url if remote else None
                 try:
                     for m in ("visible", "infrared"):
                         embedders[m] = load_embedder(
-                            art_dir, m, backend, precision, threads=options.threads, device=gpu or 0
+                            art_dir, m, backend, precision, threads=options.threads, device=gpu or 0, url=url
                         )
                 except RuntimeUserError as err:
                     for loaded in embedders.values():  # a GPU embedder holds device memory until closed
@@ -254,16 +295,33 @@ def _parity(
 
 
 def _latency(candidates: list[Candidate], images: EvaluationSplit, options: BenchOptions, log: Any) -> list[LatencyRow]:
-    """Compute and end-to-end timings per modality x candidate x batch size."""
+    """Compute and end-to-end timings per modality x local candidate x batch size."""
     rows = []
     for modality in options.latency_modalities:
         pictures = _latency_images(images, modality, max(options.batches))
         for candidate in candidates:
+            if candidate.remote:
+                continue
             for batch in options.batches:
                 log(f"latency {candidate.name} {modality} batch {batch}")
                 embedder = candidate.embedders[modality]
                 compute, end_to_end = measure(embedder, pictures, batch, options.warmup, options.runs)
                 rows.append(LatencyRow(candidate.backend, candidate.precision, modality, batch, compute, end_to_end))
+    return rows
+
+
+def _serving(candidates: list[Candidate], images: EvaluationSplit, options: BenchOptions, log: Any) -> list[ServingRow]:
+    """The serving view of every remote candidate, per modality."""
+    from vireid_runtime.backends.triton import TritonEmbedder
+
+    rows = []
+    for modality in options.latency_modalities:
+        pictures = _latency_images(images, modality, max(options.serving_batches))
+        for candidate in candidates:
+            embedder = candidate.embedders[modality]
+            if candidate.remote and isinstance(embedder, TritonEmbedder):
+                batches, clients = options.serving_batches, options.concurrency
+                rows += serving_rows(embedder, pictures, batches, clients, options.warmup, options.runs, log)
     return rows
 
 
@@ -293,6 +351,7 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
             log(f"parity on {images.description} ({len(images.visible) + len(images.infrared)} images)")
             reference_metrics, parity = _parity(reference, candidates, images, height, width)
         latency = _latency(candidates, images, options, log)
+        serving = _serving(candidates, images, options, log)
     finally:
         for candidate in {id(c): c for c in [reference, *candidates]}.values():
             candidate.close()
@@ -311,10 +370,14 @@ def run_bench(art_dir: str | Path, options: BenchOptions = BenchOptions(), log: 
             input=f"{height}x{width}",
             device=device,
             threads=options.threads,
+            serving_batches=tuple(options.serving_batches),
+            concurrency=tuple(options.concurrency),
+            triton_url=options.triton_url or "",
         ),
         environment=fingerprint(),
         skipped=tuple(skipped),
         parity=tuple(parity),
         latency=tuple(latency),
+        serving=tuple(serving),
         reference_metrics=reference_metrics,
     )

@@ -55,6 +55,20 @@ def bench_cli(
             "(default: cuda when one is available, else cpu; with cpu the GPU backends are skipped).",
         ),
     ] = None,
+    triton_url: Annotated[
+        str | None,
+        typer.Option(
+            "--triton-url",
+            help="The Triton server the triton backend sends to: grpc://HOST:8001 or http://HOST:8000 (without it "
+            "that backend is skipped).",
+        ),
+    ] = None,
+    serving_batch: Annotated[
+        str, typer.Option("--serving-batch", help="Batch sizes per request in the serving view (triton).")
+    ] = "1,8",
+    concurrency: Annotated[
+        str, typer.Option("--concurrency", help="Client counts in the serving view (triton).")
+    ] = "1,4,16",
 ) -> None:
     """Measure what deployment changes: retrieval parity and speed, per backend and precision.
 
@@ -63,6 +77,8 @@ def bench_cli(
     10-trial mean on SYSU-MM01) with deltas.
     Latency: warm-up, then --runs timed runs per batch size; p50 / p90 / p99 / mean and images/s, compute-only
     (CUDA events on GPUs) and end-to-end (preprocessing and copies included) reported apart.
+    Serving (the triton backend, at --triton-url): throughput and client-side p50 / p99 against --concurrency
+    clients at each --serving-batch, beside the server's own queue and compute time from its statistics.
     Writes bench.json, bench.md and bench.png; see benchmarks/README.md for the method.
     """
     from vireid.bench.report import print_tables, write_outputs
@@ -80,6 +96,9 @@ def bench_cli(
         threads=threads,
         parity=not no_parity,
         device=device,
+        triton_url=triton_url,
+        serving_batches=tuple(csv_ints(serving_batch, "--serving-batch")),
+        concurrency=tuple(csv_ints(concurrency, "--concurrency")),
     )
     result = run_bench(art_dir, options)
     print_tables(result)

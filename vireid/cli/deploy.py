@@ -1,4 +1,5 @@
-"""`vireid deploy`: a Triton model repository or a DeepStream tracker ReID config from an artifact folder.
+"""`vireid deploy`: a Triton model repository, a Triton host serving the export, or a DeepStream tracker ReID
+config, from an artifact folder.
 
 Thin wrappers around `vireid.deploy`; the imports happen inside the commands so `vireid --help` stays
 instant.
@@ -11,11 +12,11 @@ from typing import Annotated
 
 import typer
 
-from vireid.cli.common import register, user_errors
+from vireid.cli.common import csv_list, register, user_errors
 
 app = typer.Typer(
-    help="Serve the exported branches: a Triton Inference Server model repository, or the ReID section of a "
-    "DeepStream Gst-nvtracker config.",
+    help="Serve the exported branches: a Triton Inference Server model repository, a Triton host that serves "
+    "them wherever pip runs, or the ReID section of a DeepStream Gst-nvtracker config.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -98,6 +99,53 @@ def _check_triton(repo: Path) -> None:
 
 
 @user_errors
+def triton_host_cli(
+    art_dir: Annotated[Path, typer.Argument(help="Artifact directory written by `vireid export`.")],
+    backend: Annotated[str, typer.Option("--backend", help="Runtime backend of every branch.")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help="Comma-separated precisions to serve.")] = "fp32",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: loopback only).")] = "127.0.0.1",
+    grpc_port: Annotated[int, typer.Option("--grpc-port")] = 8001,
+    http_port: Annotated[int, typer.Option("--http-port")] = 8000,
+    metrics_port: Annotated[int, typer.Option("--metrics-port")] = 8002,
+    max_queue_delay_us: Annotated[
+        int, typer.Option("--max-queue-delay-us", help="Dynamic batching's longest wait for a fuller batch (µs).")
+    ] = 100,
+    threads: Annotated[int | None, typer.Option("--threads", help="Inference threads per model.")] = None,
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", help="A new folder for the server's files, removed on exit.")
+    ] = None,
+) -> None:
+    """Serve the export's branches as Triton models through PyTriton, until Ctrl-C or SIGTERM: the runtime
+    `vireid-triton-host` command, run from here.
+
+    Each branch is a model named, shaped and batched as `vireid deploy triton` writes it (`visible-fp32`, ...),
+    running the embedder --backend gives (auto: OpenVINO or ONNX Runtime on a CPU, TensorRT on a GPU), so the
+    same client (`vireid bench --backends triton --triton-url grpc://HOST:8001`) works against it and against
+    NGC's tritonserver. PyTriton needs numpy < 2, so it is usually installed in its own environment; where it is
+    missing this command says how.
+    """
+    from vireid.errors import VireidError
+    from vireid_runtime.triton_host import HostOptions, serve
+
+    try:
+        options = HostOptions(
+            art_dir=art_dir,
+            backend=backend,
+            precisions=tuple(csv_list(precision, "--precision")),
+            host=host,
+            grpc_port=grpc_port,
+            http_port=http_port,
+            metrics_port=metrics_port,
+            max_queue_delay_us=max_queue_delay_us,
+            threads=threads,
+            workspace=workspace,
+        )
+    except ValueError as err:
+        raise VireidError(str(err)) from None
+    serve(options, lambda line: typer.echo(line, err=True))
+
+
+@user_errors
 def deepstream_cli(
     art_dir: Annotated[Path, typer.Argument(help="Artifact directory written by `vireid export`.")],
     branch: Annotated[str, typer.Option("--branch", help="visible or infrared: the camera kind it serves.")],
@@ -129,4 +177,5 @@ def deepstream_cli(
 
 
 register(app, "triton", triton_cli)
+register(app, "triton-host", triton_host_cli)
 register(app, "deepstream", deepstream_cli)

@@ -19,8 +19,9 @@ TRIALS = 10
 
 
 def cpu_backends() -> tuple[str, ...]:
-    """The registry's CPU backends that can run here (ONNX Runtime always; OpenVINO where installed)."""
-    return tuple(name for name, spec in BACKENDS.items() if not spec.gpu and spec.probe() is None)
+    """The registry's CPU backends that can run here (ONNX Runtime always; OpenVINO where installed); a remote one
+    (triton) needs a server the demo does not start."""
+    return tuple(name for name, spec in BACKENDS.items() if not spec.gpu and not spec.remote and spec.probe() is None)
 
 
 def demo_export() -> ExportOptions:

@@ -113,6 +113,15 @@ result = client.infer("{first.name}", [request], outputs=[grpcclient.InferReques
 embedding = result.as_numpy("{manifest.output.name}")[0]
 ```
 
+vireid's `triton` backend is this client with the checks: it refuses a model whose inputs, outputs or batch size
+differ from the export's manifest, and every call has a deadline. Parity and serving figures against this server:
+
+```bash
+vireid bench ART_DIR --backends torch,triton --triton-url grpc://localhost:8001 --precision fp32
+```
+
+Without a GPU or the NGC container, `vireid-triton-host ART_DIR` serves the same model names and tensors.
+
 ## Load test (perf_analyzer, real images)
 
 ```bash

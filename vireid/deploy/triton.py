@@ -15,6 +15,8 @@ field is, and why (docs/architecture.md, "Deployment"):
 - `max_batch_size` is the export's batch profile maximum; input / output dims leave the batch out;
   `dynamic_batching` prefers the profile's batch sizes above 1 with a small queue delay; `model_warmup` runs
   one batch of zeros at the profile's optimum before the model is reported ready.
+- The names, dims and batching are `vireid_runtime.triton_models`', which `vireid-triton-host` and the `triton`
+  backend read too: the same client works against this repository and against the host.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from vireid.errors import VireidError
 from vireid_runtime.errors import ArtifactError
 from vireid_runtime.load import select_artifact
 from vireid_runtime.manifest import MODALITIES, Artifact, Manifest
+from vireid_runtime.triton_models import model_name, model_shape, preferred_batch_sizes
 
 KINDS = ("cpu", "gpu")
 ONNX_FILE, PLAN_FILE = "model.onnx", "model.plan"
@@ -75,12 +78,11 @@ def _pb() -> Any:
 
 def _base(manifest: Manifest, name: str, kind: str, options: TritonOptions) -> Any:
     pb = _pb()
-    spec, batch = manifest.input, manifest.batch
-    config = pb.ModelConfig(name=name, max_batch_size=batch.max)
-    config.input.add(name=spec.name, data_type=pb.TYPE_FP32, dims=[spec.channels, spec.height, spec.width])
-    config.output.add(name=manifest.output.name, data_type=pb.TYPE_FP32, dims=[manifest.output.dim])
-    preferred = sorted({size for size in (batch.opt, batch.max) if size > 1})
-    config.dynamic_batching.preferred_batch_size.extend(preferred)
+    spec, batch, shape = manifest.input, manifest.batch, model_shape(manifest)
+    config = pb.ModelConfig(name=name, max_batch_size=shape.max_batch_size)
+    config.input.add(name=shape.input_name, data_type=pb.TYPE_FP32, dims=list(shape.input_dims))
+    config.output.add(name=shape.output_name, data_type=pb.TYPE_FP32, dims=list(shape.output_dims))
+    config.dynamic_batching.preferred_batch_size.extend(preferred_batch_sizes(batch))
     config.dynamic_batching.max_queue_delay_microseconds = options.queue_delay_us
     group = pb.ModelInstanceGroup.KIND_GPU if kind == "gpu" else pb.ModelInstanceGroup.KIND_CPU
     config.instance_group.add(kind=group, count=options.count)
@@ -106,7 +108,7 @@ def _tensorrt_accelerator(config: Any, manifest: Manifest) -> None:
 def onnxruntime_model(manifest: Manifest, modality: str, precision: str, options: TritonOptions) -> TritonModel:
     backend = "ort-cuda" if options.kind == "gpu" else "ort-cpu"
     artifact = select_artifact(manifest, modality, backend, precision)
-    config = _base(manifest, f"{modality}-{precision}", options.kind, options)
+    config = _base(manifest, model_name(modality, precision), options.kind, options)
     config.platform = "onnxruntime_onnx"
     note = f"{artifact.file} on Triton's onnxruntime backend, {options.kind.upper()} instances"
     if precision == "fp16" and options.kind == "cpu":
@@ -118,7 +120,7 @@ def onnxruntime_model(manifest: Manifest, modality: str, precision: str, options
 
 
 def tensorrt_model(manifest: Manifest, artifact: Artifact, options: TritonOptions) -> TritonModel:
-    config = _base(manifest, f"{artifact.modality}-{artifact.precision}-trt", "gpu", options)
+    config = _base(manifest, f"{model_name(artifact.modality, artifact.precision)}-trt", "gpu", options)
     config.platform = "tensorrt_plan"
     engine = artifact.engine
     built = f"{engine.gpu} (sm {engine.compute_capability}), TensorRT {engine.tensorrt}" if engine else "unrecorded"
@@ -131,7 +133,7 @@ def tensorrt_model(manifest: Manifest, artifact: Artifact, options: TritonOption
 
 def openvino_model(manifest: Manifest, modality: str, precision: str, options: TritonOptions) -> TritonModel:
     artifact = select_artifact(manifest, modality, "openvino", precision)
-    config = _base(manifest, f"{modality}-{precision}-openvino", "cpu", options)
+    config = _base(manifest, f"{model_name(modality, precision)}-openvino", "cpu", options)
     config.backend = "openvino"
     config.default_model_filename = ONNX_FILE  # else Triton gives model.onnx to onnxruntime
     config.parameters["PERFORMANCE_HINT"].string_value = "LATENCY"

@@ -5,6 +5,10 @@ int8 graph it runs, whether it needs a GPU, how to build its embedder, and a che
 here. `load_embedder`, `backend="auto"`, the bench, the CLI and the conformance tests all read this table, so a
 new backend is one module in this package plus one entry below (docs/architecture.md, "Runtime and bench").
 
+A remote backend (`triton`) sends its batches to a server instead of running a graph here. It is listed like the
+others, so `load_embedder`, the bench and the CLI reach it by name, but it is no candidate for `auto`, for the CPU
+backends the demo benches, or for the manifest's "backends that run this file": it runs no file, the server does.
+
 Importing the registry imports no engine: factories and probes import their engine when called, so a slim image
 without OpenVINO or TensorRT can still list what it lacks.
 """
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from vireid_runtime.backends.triton import Endpoint
     from vireid_runtime.embedder import Embedder
     from vireid_runtime.manifest import Artifact, Manifest
 
@@ -42,6 +47,8 @@ class LoadRequest:
     threads: int | None
     device: int
     cache_dir: Path
+    endpoint: Endpoint | None = None
+    """Where a remote backend sends its requests (None for the others)."""
 
 
 Factory = Callable[[LoadRequest], "Embedder"]
@@ -64,13 +71,17 @@ class BackendSpec:
     probe: Probe
     """None when a cheap check finds nothing missing, else the reason it cannot run (loading may still fail)."""
     about: str
+    remote: bool = False
+    """Runs on a server at an endpoint, not on a file here: never chosen by `auto`, never recorded in a manifest."""
 
     def graph_precision(self, precision: str) -> str:
         return GRAPH_OF.get(precision, precision)
 
     def flavour(self, precision: str) -> str | None:
         """The artifact flavour to select for `precision` (None: any)."""
-        return self.int8_flavour if self.format == "onnx" and self.graph_precision(precision) == "int8" else None
+        if self.format == "onnx" and self.graph_precision(precision) == "int8":
+            return self.int8_flavour or None
+        return None
 
 
 def _ort(request: LoadRequest, name: str) -> Embedder:
@@ -134,6 +145,20 @@ def _tensorrt_probe() -> str | None:
     from vireid_runtime.backends.tensorrt import TRT_MISSING
 
     return TRT_MISSING if importlib.util.find_spec("tensorrt") is None else None
+
+
+def _triton(request: LoadRequest) -> Embedder:
+    from vireid_runtime.backends.triton import TritonEmbedder
+
+    if request.endpoint is None:
+        raise ValueError("the triton backend needs the server's URL (url=, or --triton-url grpc://HOST:8001)")
+    return TritonEmbedder(request.artifact, request.path, request.manifest, request.precision, request.endpoint)
+
+
+def _triton_probe() -> str | None:
+    from vireid_runtime.backends.triton import TRITONCLIENT_MISSING
+
+    return TRITONCLIENT_MISSING if importlib.util.find_spec("tritonclient") is None else None
 
 
 BACKENDS: dict[str, BackendSpec] = {
@@ -201,10 +226,26 @@ BACKENDS: dict[str, BackendSpec] = {
             probe=_openvino_probe,
             about="OpenVINO on the CPU (fp32, bf16 where the CPU has it, int8)",
         ),
+        BackendSpec(
+            name="triton",
+            format="onnx",
+            precisions=("fp32", "fp16", "bf16", "int8"),
+            int8_flavour="",
+            int8_why="the server runs the int8 graph of its instances (u8s8 on CPUs, s8 on GPUs); both share the "
+            "int8 bar, so the client takes either",
+            gpu=False,
+            engine="tritonclient",
+            factory=_triton,
+            probe=_triton_probe,
+            about="a Triton server (`vireid-triton-host`, or tritonserver on `vireid deploy triton`'s repository), "
+            "model {branch}-{precision}, over gRPC or HTTP",
+            remote=True,
+        ),
     )
 }
 AUTO_ORDER = ("trt", "ort-trt", "ort-cuda", "openvino", "ort-cpu")
-"""What `backend="auto"` tries without a bench of this machine: fastest first, as they usually rank."""
+"""What `backend="auto"` tries without a bench of this machine: fastest first, as they usually rank (every local
+backend; a remote one is never auto's choice)."""
 
 
 def names() -> tuple[str, ...]:
@@ -219,15 +260,18 @@ def spec(name: str) -> BackendSpec:
 
 
 def cpu_backends() -> tuple[str, ...]:
-    return tuple(name for name, entry in BACKENDS.items() if not entry.gpu)
+    """The local backends that run on a CPU (remote ones run wherever their server is)."""
+    return tuple(name for name, entry in BACKENDS.items() if not entry.gpu and not entry.remote)
 
 
 def backends_for(fmt: str, precision: str, flavour: str) -> tuple[str, ...]:
-    """The backends that run an artifact of this format, precision and flavour (what the manifest records)."""
+    """The backends that run an artifact of this format, precision and flavour (what the manifest records): local
+    ones only, since a server decides for itself what it runs a model on."""
     return tuple(
         entry.name
         for entry in BACKENDS.values()
-        if entry.format == fmt
+        if not entry.remote
+        and entry.format == fmt
         and any(entry.graph_precision(p) == precision for p in entry.precisions)
         and (entry.flavour(precision) in (None, flavour))
     )
