@@ -157,3 +157,25 @@ def test_no_cross_origin_access_unless_an_origin_is_allowed(
         assert allowed.headers["access-control-allow-origin"] == "https://ops.example"
         other = client.options("/api/v1/search", headers={**preflight, "Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_write_while_another_process_writes_is_refused_with_503(
+    faiss_gallery: str, demo_export: Path, serve_sidecar: Path, tmp_path: Path
+) -> None:
+    from vireid.gallery.store import open_store
+
+    gallery = str(shutil.copytree(faiss_gallery, tmp_path / "gallery"))
+    with served(gallery, demo_export, tmp_path) as client:
+        other_writer = open_store(gallery, writable=True)  # what a running `vireid gallery add` holds
+        try:
+            fresh = io.BytesIO()
+            Image.open(_query(serve_sidecar)).rotate(180).save(fresh, "PNG")  # not stored yet: it must be written
+            files = {"files": ("a.png", fresh.getvalue(), "image/png")}
+            headers = {"Authorization": f"Bearer {WRITE_TOKEN}"}
+            busy = client.post("/api/v1/crops", data={"modality": "visible"}, files=files, headers=headers)
+            assert "written by another process" in one_line_error(busy, 503)
+            removal = client.request("DELETE", "/api/v1/crops", json={"cameras": ["cam1"]}, headers=headers)
+            assert "written by another process" in one_line_error(removal, 503)
+        finally:
+            other_writer.close()
+        _still_serving(client, _query(serve_sidecar))

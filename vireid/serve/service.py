@@ -104,6 +104,7 @@ class GalleryService:
 
     def _roots(self) -> tuple[Path, ...]:
         recorded = self.store.roots() if self.store.fingerprint is not None else ()
+        self.roots_recorded = bool(recorded)
         folders = {Path(p).resolve() for p in recorded} | {self.settings.upload_dir.resolve()}
         return tuple(sorted(folders))
 
@@ -147,7 +148,16 @@ class GalleryService:
         stored = await self._store(lambda: self.store.stored([crop_id]) if self.store.fingerprint else [])
         if not stored:
             raise ServiceError(404, f"no crop {crop_id} in this gallery")
-        path = resolve_under(stored[0].crop.path, self.roots)
+        try:
+            path = resolve_under(stored[0].crop.path, self.roots)
+        except ServiceError as err:
+            if err.status == 403 and not self.roots_recorded:
+                raise ServiceError(
+                    403,
+                    "this gallery records no source folders (it was made before vireid recorded them); run "
+                    "`vireid gallery add` on its source again, which records them and adds nothing twice",
+                ) from None
+            raise
         return path, media_type(path)
 
     # -- searching ----------------------------------------------------------------------------------------------
