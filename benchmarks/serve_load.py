@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import itertools
 import json
 import os
 import random
@@ -175,93 +176,92 @@ def run_level(
     )
 
 
-def mixed(url: str, crops: list[tuple[bytes, str]], seconds: float) -> dict[str, Any]:
-    """Searches while one client uploads new crops (rotated copies: new content) and another removes them."""
-    from io import BytesIO
+class MixedRun:
+    """Searches while one client uploads new crops (rotated copies: new content) and another removes them, for a
+    fixed time; then what the gallery holds is checked against what was added and removed."""
 
-    from PIL import Image
+    def __init__(self, url: str, crops: list[tuple[bytes, str]], seconds: float) -> None:
+        self.url, self.crops, self.seconds = url, crops, seconds
+        self.added: list[str] = []
+        self.removed = self.victims = self.errors = self.searches = 0
+        self.lock = threading.Lock()
+        self.stop = 0.0
 
-    read, write = {"Authorization": f"Bearer {READ}"}, {"Authorization": f"Bearer {WRITE}"}
-    with httpx.Client(base_url=url, headers=read, timeout=60) as client:
-        before = client.get("/api/v1/info").json()["crops"]
-    added: list[int] = []
-    removed = errors = searches = 0
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
-    def searcher(seed: int) -> None:
-        nonlocal errors, searches
+    def failed(self, answer: httpx.Response) -> bool:
+        if answer.is_success:
+            return False
+        with self.lock:
+            self.errors += 1
+        return True
+
+    def searcher(self, seed: int) -> None:
         rng = random.Random(seed)
-        with httpx.Client(base_url=url, headers=read, timeout=60) as client:
-            while time.monotonic() < stop:
-                try:
-                    search_once(client, crops[rng.randrange(len(crops))])
-                    with lock:
-                        searches += 1
-                except httpx.HTTPError:
-                    with lock:
-                        errors += 1
+        with self.client(READ) as client:
+            while time.monotonic() < self.stop:
+                image, modality = self.crops[rng.randrange(len(self.crops))]
+                answer = client.post("/api/v1/search", data={"modality": modality, "k": "10"}, files={"image": image})
+                if not self.failed(answer):
+                    with self.lock:
+                        self.searches += 1
 
-    def uploader() -> None:
-        nonlocal errors
-        angle = 0
-        with httpx.Client(base_url=url, headers=write, timeout=60) as client:
-            while time.monotonic() < stop:
-                angle += 1
-                image, modality = crops[angle % len(crops)]
+    def uploader(self) -> None:
+        from io import BytesIO
+
+        from PIL import Image
+
+        with self.client(WRITE) as client:
+            for turn in itertools.count(1):
+                if time.monotonic() >= self.stop:
+                    return
+                image, modality = self.crops[turn % len(self.crops)]
                 buffer = BytesIO()
-                Image.open(BytesIO(image)).rotate(angle % 359 + 1, expand=True).save(buffer, "PNG")
-                answer = client.post(
-                    "/api/v1/crops",
-                    data={"modality": modality, "camera": "load", "track": "1"},
-                    files=[("files", ("c.png", buffer.getvalue(), "image/png"))],
-                )
-                try:
-                    answer.raise_for_status()
-                except httpx.HTTPError:
-                    with lock:
-                        errors += 1
-                    continue
-                with lock:
-                    added.extend(c["crop_id"] for c in answer.json()["crops"] if c["added"])
+                Image.open(BytesIO(image)).rotate(turn % 359 + 1, expand=True).save(buffer, "PNG")
+                files = [("files", ("c.png", buffer.getvalue(), "image/png"))]
+                answer = client.post("/api/v1/crops", data={"modality": modality, "camera": "load"}, files=files)
+                if not self.failed(answer):
+                    with self.lock:
+                        self.added.extend(c["crop_id"] for c in answer.json()["crops"] if c["added"])
 
-    def remover() -> None:
-        nonlocal errors, removed
-        with httpx.Client(base_url=url, headers=write, timeout=60) as client:
-            while time.monotonic() < stop:
-                with lock:
-                    victims = added[removed : removed + 1] if len(added) > removed + 2 else []
-                if not victims:
+    def remover(self) -> None:
+        """Removes the added crops one at a time, always leaving the two newest."""
+        with self.client(WRITE) as client:
+            while time.monotonic() < self.stop:
+                with self.lock:
+                    victim = self.added[self.victims] if len(self.added) > self.victims + 2 else None
+                if victim is None:
                     time.sleep(0.05)
                     continue
-                answer = client.request("DELETE", "/api/v1/crops", json={"ids": victims})
-                try:
-                    answer.raise_for_status()
-                except httpx.HTTPError:
-                    with lock:
-                        errors += 1
-                    continue
-                with lock:
-                    removed += answer.json()["removed"]
+                answer = client.request("DELETE", "/api/v1/crops", json={"ids": [victim]})
+                if not self.failed(answer):
+                    with self.lock:
+                        self.victims += 1
+                        self.removed += answer.json()["removed"]
 
-    threads = [threading.Thread(target=searcher, args=(i,)) for i in range(4)]
-    threads += [threading.Thread(target=uploader), threading.Thread(target=remover)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with httpx.Client(base_url=url, headers=read, timeout=60) as client:
-        after = client.get("/api/v1/info").json()["crops"]
-    return {
-        "seconds": seconds,
-        "searches": searches,
-        "added": len(added),
-        "removed": removed,
-        "errors": errors,
-        "crops_before": before,
-        "crops_after": after,
-        "holds_exactly": after == before + len(added) - removed,
-    }
+    def run(self) -> dict[str, Any]:
+        with self.client(READ) as client:
+            before = client.get("/api/v1/info").json()["crops"]
+        self.stop = time.monotonic() + self.seconds
+        threads = [threading.Thread(target=self.searcher, args=(i,)) for i in range(4)]
+        threads += [threading.Thread(target=self.uploader), threading.Thread(target=self.remover)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with self.client(READ) as client:
+            after = client.get("/api/v1/info").json()["crops"]
+        return {
+            "seconds": self.seconds,
+            "searches": self.searches,
+            "added": len(self.added),
+            "removed": self.removed,
+            "errors": self.errors,
+            "crops_before": before,
+            "crops_after": after,
+            "holds_exactly": after == before + len(self.added) - self.removed,
+        }
 
 
 def table(levels: list[Level]) -> str:
@@ -310,7 +310,7 @@ def main() -> None:
                     print(table(results[-1:]).splitlines()[-1], flush=True)
                 notes[f"rss_after_run_mib_{label}"] = round(rss_mib(service.process.pid), 1)
                 if batching and args.mixed_seconds > 0:
-                    notes["mixed"] = mixed(service.url, crops, args.mixed_seconds)
+                    notes["mixed"] = MixedRun(service.url, crops, args.mixed_seconds).run()
                     print(json.dumps(notes["mixed"]), flush=True)
             finally:
                 notes[f"exit_{label}"] = service.stop()
