@@ -15,7 +15,9 @@ from vireid.cli.search import BACKEND_HELP
 def serve_cli(
     gallery: Annotated[
         str,
-        typer.Argument(help="The gallery: a FAISS folder, a milvus-lite .db path or milvus://HOST:PORT[/collection]."),
+        typer.Argument(
+            help="The gallery: a FAISS folder, a milvus-lite path ending in .db, or milvus://HOST:PORT (optionally /COLLECTION)."
+        ),
     ],
     art_dir: Annotated[Path, typer.Argument(help="The artifact directory its crops were embedded with.")],
     host: Annotated[
