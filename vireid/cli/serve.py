@@ -16,7 +16,8 @@ def serve_cli(
     gallery: Annotated[
         str,
         typer.Argument(
-            help="The gallery: a FAISS folder, a milvus-lite path ending in .db, or milvus://HOST:PORT (optionally /COLLECTION)."
+            help="The gallery: a FAISS folder, a milvus-lite path ending in .db, or milvus://HOST:PORT "
+            "(optionally /COLLECTION)."
         ),
     ],
     art_dir: Annotated[Path, typer.Argument(help="The artifact directory its crops were embedded with.")],
