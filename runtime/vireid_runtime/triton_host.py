@@ -27,6 +27,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import sys
 import sysconfig
 import tempfile
@@ -40,7 +41,7 @@ import numpy as np
 
 from vireid_runtime.embedder import Embedder
 from vireid_runtime.errors import BackendUnavailable, RuntimeUserError
-from vireid_runtime.manifest import MODALITIES, read_manifest
+from vireid_runtime.manifest import MODALITIES, Manifest, read_manifest
 from vireid_runtime.triton_models import ModelShape, model_name, model_shape, preferred_batch_sizes
 
 PYTRITON_MISSING = (
@@ -148,10 +149,9 @@ def _infer_function(embedder: Embedder, shape: ModelShape) -> Callable[..., Any]
     return infer
 
 
-def _bind(triton: Any, branch: Branch, options: HostOptions) -> None:
+def _bind(triton: Any, branch: Branch, manifest: Manifest, options: HostOptions) -> None:
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
 
-    manifest = read_manifest(options.art_dir)
     shape = model_shape(manifest)
     batcher = DynamicBatcher(
         max_queue_delay_microseconds=options.max_queue_delay_us,
@@ -184,6 +184,22 @@ def _server(options: HostOptions, workspace: Path) -> Any:
     return Triton(config=config, workspace=workspace / "pytriton", security_config=security)
 
 
+def check_ports_free(options: HostOptions) -> None:
+    """A taken port is one line now: tritonserver would exit on it, and PyTriton wait two minutes for it."""
+    for flag, port in (
+        ("--grpc-port", options.grpc_port),
+        ("--http-port", options.http_port),
+        ("--metrics-port", options.metrics_port),
+    ):
+        with socket.socket(socket.AF_INET6 if ":" in options.host else socket.AF_INET) as sock:
+            try:
+                sock.bind((options.host, port))
+            except OSError as err:
+                raise RuntimeUserError(
+                    f"cannot listen on {options.host}:{port} ({err.strerror}); pass another {flag}"
+                ) from None
+
+
 def _stop_on_sigterm(_signal: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # PyTriton's serve loop stops the server on it, as on Ctrl-C
 
@@ -194,6 +210,10 @@ def serve(options: HostOptions, log: Callable[[str], None]) -> None:
         import pytriton  # noqa: F401
     except ImportError:
         raise BackendUnavailable(PYTRITON_MISSING) from None
+    from pytriton.client.exceptions import PyTritonClientError
+    from pytriton.exceptions import PyTritonError
+
+    check_ports_free(options)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     os.environ["LD_LIBRARY_PATH"] = stub_library_path()  # tritonserver and its stubs inherit it
     branches = load_branches(options, log)
@@ -201,14 +221,17 @@ def serve(options: HostOptions, log: Callable[[str], None]) -> None:
     try:
         check_socket_paths(workspace, options.model_names)
         workspace.mkdir(parents=True, exist_ok=True)
+        manifest = read_manifest(options.art_dir)
         with _server(options, workspace) as triton:
             for branch in branches:
-                _bind(triton, branch, options)
+                _bind(triton, branch, manifest, options)
             where = f"grpc://{options.host}:{options.grpc_port} and http://{options.host}:{options.http_port}"
             log(f"serving {', '.join(b.describe() for b in branches)} at {where}; Ctrl-C or SIGTERM stops it")
             triton.serve()
     except KeyboardInterrupt:
         pass
+    except (PyTritonError, PyTritonClientError) as err:  # tritonserver's own log, above, says why
+        raise RuntimeUserError(f"Triton did not start or stopped: {str(err).splitlines()[0]}") from None
     finally:
         for branch in branches:
             branch.embedder.close()

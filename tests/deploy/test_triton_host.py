@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from typer.testing import CliRunner
 
 from vireid.cli.app import app
 from vireid.deploy.triton import TritonOptions, repository_models
-from vireid.deploy.triton_process import HostProcess, group_members
+from vireid.deploy.triton_process import HostProcess, clean_environment, group_members
 from vireid_runtime import read_manifest
 from vireid_runtime.triton_host import PYTRITON_MISSING, main, stub_library_path
 
@@ -84,6 +86,24 @@ def test_bad_host_options_are_one_line(
     assert problem in line and line.startswith("vireid-triton-host: error: ")
     result = CliRunner().invoke(app, ["deploy", "triton-host", str(tmp_path), *args])
     assert result.exit_code == 1 and problem in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_taken_port_is_one_line_at_once(host_venv: Path, tmp_path: Path) -> None:
+    """tritonserver would exit on it while PyTriton waited two minutes for it to answer."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(host_venv / "bin" / "vireid-triton-host"), str(tmp_path), "--grpc-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_environment(),
+        )
+    assert result.returncode == 1, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert f"cannot listen on 127.0.0.1:{port}" in line and "pass another --grpc-port" in line
 
 
 def test_the_backend_stub_finds_this_interpreters_libpython() -> None:

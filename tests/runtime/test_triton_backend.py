@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import artifact_copy
-from vireid.deploy.triton_process import HostProcess, free_ports
+from vireid.deploy.triton_process import HostProcess, free_ports, group_members, mapped_shared_memory
 from vireid_runtime import ArtifactError, BackendUnavailable, load_embedder
 from vireid_runtime.backends import AUTO_ORDER, BACKENDS, backends_for, cpu_backends
 from vireid_runtime.backends.triton import Endpoint, TritonEmbedder
@@ -162,6 +162,7 @@ def test_a_hung_then_killed_server_is_one_line_not_a_hang(own_triton_host: HostP
     asking = threading.Thread(target=keep_asking)
     asking.start()
     assert answered.wait(60)
+    segments = mapped_shared_memory(group_members(host.pid))
     host.kill()  # SIGKILL to the whole group while requests are in flight
     asking.join(timeout=60)
     embedder.close()
@@ -169,3 +170,7 @@ def test_a_hung_then_killed_server_is_one_line_not_a_hang(own_triton_host: HostP
     (failure,) = failures
     assert isinstance(failure, BackendUnavailable)
     assert "\n" not in str(failure) and host.grpc_url in str(failure), str(failure)
+    # nothing of it runs, and what a killed server cannot remove itself is gone with the teardown's cleanup
+    host.remove_leftovers()
+    assert not group_members(host.pid) and segments and not [s for s in segments if s.exists()]
+    assert not [path for path in (host.workspace, *host.leftovers) if Path(path).exists()]

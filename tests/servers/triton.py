@@ -8,7 +8,8 @@ fresh workspace, watched by PID and stopped by process group (`vireid.deploy.tri
 - `triton_host`: one host per test run (`--backend ort-cpu --precision fp32` on `demo_export`), shared by the
   xdist workers and started by the first that needs it; the run's main process stops it at the end. A start took
   about 6 s here; a host serving both demo branches holds about 500 MB.
-- `own_triton_host`: a host of the test's own, for the tests that kill or stop it.
+- `own_triton_host`: a host of the test's own, for the tests that kill or stop it; `host_venv` for the tests that
+  run the host's script themselves.
 - `require_alive` fails a test in one line naming the host's log when the host died.
 Without tritonclient in this venv, where the runtime's venv cannot be installed, or where PyTriton's tritonserver
 cannot run (glibc), the tests call `unavailable` with how to get them.
@@ -87,6 +88,12 @@ def _host_venv(request: pytest.FixtureRequest) -> Path:
     except RuntimeError as err:
         unavailable(f"the Triton host's venv could not be built ({err}); it needs PyPI or a pip cache")
     return venv_dir
+
+
+@pytest.fixture(scope="session")
+def host_venv(request: pytest.FixtureRequest) -> Path:
+    """`runtime_venv`, or `unavailable` where it cannot be installed: for the tests that run the host's script."""
+    return _host_venv(request)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,10 @@ never in vireid's; the tests and `benchmarks/triton_serving.py` start it as a ch
 - SIGTERM lets the host stop tritonserver and remove its workspace; anything still running after the grace is
   SIGKILLed.
 - A killed server leaves the Python backend's `/tmp/folder*` and `/tmp/python_env_*` folders (their names are
-  fixed by the backend; TMPDIR does not move them) and its `/dev/shm/pytrtion<host PID>-*` regions. The /tmp
-  folders are found by comparing /tmp before and after the start, under a machine-wide lock so that two starts
-  never claim each other's.
+  fixed by the backend; TMPDIR does not move them), its `/dev/shm/pytrtion<host PID>-*` regions and PyTriton's
+  `/dev/shm/psm_*` data segments. The /tmp folders are found by comparing /tmp before and after the start, under
+  a machine-wide lock so that two starts never claim each other's; the segments are those the group's processes
+  had mapped when they were killed.
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ def free_ports(count: int) -> list[int]:
 def _tmp_leftovers() -> set[str]:
     tmp = Path("/tmp")
     return {str(path) for pattern in LEFTOVERS for path in tmp.glob(pattern)}
+
+
+def mapped_shared_memory(pids: list[int]) -> set[Path]:
+    """The /dev/shm files these processes have mapped (PyTriton creates its data segments as they are needed)."""
+    found = set()
+    for pid in pids:
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        found |= {Path(line.split()[-1]) for line in maps.splitlines() if " /dev/shm/" in line}
+    return found
 
 
 def group_members(pgid: int) -> list[int]:
@@ -173,9 +186,13 @@ class HostProcess:
         return True
 
     def kill(self) -> None:
-        """SIGKILL the whole group, as a crash would, and wait until nothing of it runs."""
+        """SIGKILL the whole group, as a crash would, wait until nothing of it runs, and remove the shared memory
+        it had mapped (nothing is left to unlink it)."""
+        segments = mapped_shared_memory(group_members(self.pid))
         self.signal_group(signal.SIGKILL)
         self.wait_gone(30)
+        for segment in segments:
+            segment.unlink(missing_ok=True)
 
     def stop(self) -> None:
         """SIGTERM the host (it stops tritonserver and removes its workspace), then kill and remove what is left."""

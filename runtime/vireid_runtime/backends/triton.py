@@ -22,9 +22,10 @@ Why it is written this way (docs/architecture.md, "Runtime and bench"):
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -38,6 +39,7 @@ TRITONCLIENT_MISSING = "tritonclient is not installed: pip install 'tritonclient
 DEFAULT_DEADLINE_S = 60.0
 """Longest wait for one call: a batch of 64 ResNet-50 images on two busy CPU cores answers well within it."""
 SCHEMES = {"grpc": "grpc", "http": "http", "": "grpc"}
+T = TypeVar("T")
 HOST_HINT = "start one with `vireid-triton-host ART_DIR` or NGC's tritonserver on `vireid deploy triton`'s repository"
 
 
@@ -226,7 +228,11 @@ class TritonEmbedder(Embedder):
         self._local = threading.local()
         self._clients: list[_Grpc] = []
         self._lock = threading.Lock()
-        self.shape = self._check_served(model_shape(manifest))
+        try:
+            self.shape = self._check_served(model_shape(manifest))
+        except BaseException:
+            self._release()  # the channel of a refused load
+            raise
         self.max_batch = self.shape.max_batch_size
 
     @property
@@ -269,7 +275,7 @@ class TritonEmbedder(Embedder):
             return f"; {HOST_HINT}"
         return f" (it serves: {', '.join(names) or 'nothing'}); {HOST_HINT}"
 
-    def _call(self, what: str, call: Any) -> Any:
+    def _call(self, what: str, call: Callable[[], T]) -> T:
         """`call()`, with every failure of the client or the connection as one line."""
         from tritonclient.utils import InferenceServerException
 
