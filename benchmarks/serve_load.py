@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +106,7 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def engine_calls(client: httpx.Client) -> tuple[int, float]:
+def engine_calls(client: httpx2.Client) -> tuple[int, float]:
     """(engine calls, images embedded) so far, over both branches, from /metrics."""
     calls = images = 0.0
     for line in client.get("/metrics").text.splitlines():
@@ -117,7 +117,7 @@ def engine_calls(client: httpx.Client) -> tuple[int, float]:
     return int(calls), images
 
 
-def search_once(client: httpx.Client, crop: tuple[bytes, str]) -> None:
+def search_once(client: httpx2.Client, crop: tuple[bytes, str]) -> None:
     image, modality = crop
     answer = client.post("/api/v1/search", data={"modality": modality, "k": "10"}, files={"image": ("q.jpg", image)})
     answer.raise_for_status()
@@ -127,7 +127,7 @@ def run_level(
     url: str, pid: int, crops: list[tuple[bytes, str]], clients: int, total: int, limit: float, label: str
 ) -> Level:
     headers = {"Authorization": f"Bearer {READ}"}
-    with httpx.Client(base_url=url, headers=headers, timeout=60) as probe:
+    with httpx2.Client(base_url=url, headers=headers, timeout=60) as probe:
         calls0, images0 = engine_calls(probe)
     latencies: list[float] = []
     errors = 0
@@ -138,7 +138,7 @@ def run_level(
     def worker(seed: int) -> None:
         nonlocal errors
         rng = random.Random(seed)
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        with httpx2.Client(base_url=url, headers=headers, timeout=60) as client:
             while time.monotonic() < deadline:
                 with lock:
                     if next(counter, None) is None:
@@ -146,7 +146,7 @@ def run_level(
                 began = time.perf_counter()
                 try:
                     search_once(client, crops[rng.randrange(len(crops))])
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     with lock:
                         errors += 1
                     continue
@@ -157,7 +157,7 @@ def run_level(
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(worker, range(clients)))
     seconds = time.perf_counter() - began
-    with httpx.Client(base_url=url, headers=headers, timeout=60) as probe:
+    with httpx2.Client(base_url=url, headers=headers, timeout=60) as probe:
         calls1, images1 = engine_calls(probe)
     ms = np.asarray(latencies) * 1000
     calls = calls1 - calls0
@@ -187,10 +187,10 @@ class MixedRun:
         self.lock = threading.Lock()
         self.stop = 0.0
 
-    def client(self, token: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    def client(self, token: str) -> httpx2.Client:
+        return httpx2.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
-    def failed(self, answer: httpx.Response) -> bool:
+    def failed(self, answer: httpx2.Response) -> bool:
         if answer.is_success:
             return False
         with self.lock:

@@ -267,8 +267,8 @@ def test_stored_crops_come_back_by_id_with_their_vectors(filled: Gallery) -> Non
     store.close()
 
 
-def test_span_and_roots_cover_what_was_added_and_are_kept(fresh: Gallery) -> None:
-    location, _, crops, _ = fresh
+def test_span_and_roots_cover_what_was_added_and_are_kept(filled: Gallery) -> None:
+    location, _, crops, _ = filled  # roots are what this test adds to the shared gallery, and no other test reads
     store = _open(location)
     for modality in ("visible", "infrared"):
         times = [c.time for c in crops if c.modality == modality]

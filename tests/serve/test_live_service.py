@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from typer.testing import CliRunner
 
 from tests.serve.helpers import READ_TOKEN
@@ -27,14 +27,14 @@ def _queries(sidecar: Path, count: int) -> list[tuple[bytes, str]]:
     return [(Path(r["path"]).read_bytes(), r["modality"]) for r in rows[:: max(1, len(rows) // count)][:count]]
 
 
-def _search(client: httpx.Client, image: bytes, modality: str) -> list[tuple[int, float]]:
+def _search(client: httpx2.Client, image: bytes, modality: str) -> list[tuple[int, float]]:
     answer = client.post("/api/v1/search", data={"modality": modality, "k": "8"}, files={"image": ("q.jpg", image)})
     answer.raise_for_status()
     return [(m["crop_id"], m["score"]) for m in answer.json()["matches"]]
 
 
-def _client(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {READ_TOKEN}"}, timeout=60)
+def _client(url: str) -> httpx2.Client:
+    return httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {READ_TOKEN}"}, timeout=60)
 
 
 def test_concurrent_clients_get_the_answers_of_single_requests(
@@ -73,7 +73,8 @@ def test_sigterm_finishes_the_requests_in_flight(
 
         def request(query: tuple[bytes, str]) -> None:
             image, modality = query
-            built = httpx.Request("POST", "/", data={"modality": modality, "k": "8"}, files={"image": ("q.jpg", image)})
+            fields = {"modality": modality, "k": "8"}
+            built = httpx2.Request("POST", "/", data=fields, files={"image": ("q.jpg", image)})
             body = built.read()
 
             def halves() -> Any:
