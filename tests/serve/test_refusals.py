@@ -140,6 +140,7 @@ def test_a_session_cookie_authorises_images_and_a_bad_one_is_refused(
         cookie = login.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie and READ_TOKEN.lower() not in cookie
         assert client.get(f"/api/v1/crops/{crop_id}/image").status_code == 200
+        client.cookies.clear()
         client.cookies.set("vireid_session", "1.9999999999.forged")
         assert "log in again" in one_line_error(client.get(f"/api/v1/crops/{crop_id}/image"), 401)
 
