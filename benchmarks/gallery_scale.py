@@ -12,8 +12,10 @@ is built without polysemous training, `PQ{m}x8np`; `vireid.gallery.ranking`), wi
 - build: train + add seconds, index bytes (serialised) and the raw vectors' bytes;
 - query latency p50 / p99 at batch 1 and 32 (ms per batch);
 - recall@10 against exact search.
+`--kinds ivf-pq-before,ivf-pq` sets the build before issue 31 beside today's (`BEFORE`).
 Run alone on the machine (two cores are easily shared by accident):
     python benchmarks/gallery_scale.py --sizes 1000000 > benchmarks/results/gallery/scale-1e6.md
+    python benchmarks/gallery_scale.py --sizes 1000000 --kinds ivf-pq-before,ivf-pq --nprobe-factors 0.5,1,2
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import time
+from typing import Any
 
 import faiss
 import numpy as np
 
-from vireid.gallery import ranking
+from vireid.gallery import faiss_index, ranking
 from vireid.gallery.index_choice import IndexSpec, choose
 
 
@@ -86,6 +89,25 @@ def main() -> None:
         bench_size(n, args, rng, projection)
 
 
+BEFORE = "ivf-pq-before"
+"""A kind this script also builds, for a side-by-side: ivf-pq as the gallery built it before issue 31 (FAISS's
+`PQ{m}x8` with its polysemous training, 64 training vectors per list, FAISS's PQ training defaults)."""
+
+
+def build(kind: str, spec: IndexSpec, data: np.ndarray, rng: np.random.Generator) -> tuple[Any, str]:
+    """The index of `kind` over `data`, built as the gallery builds it (`faiss_index.trained`), and its factory."""
+    dim = data.shape[1]
+    if kind != BEFORE:
+        index = faiss_index.trained(spec, dim, lambda rows: data[rows], np.arange(len(data)))
+        factory = spec.factory(dim)
+    else:
+        factory = spec.factory(dim).removesuffix("np")
+        index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+        index.train(data[np.sort(rng.permutation(len(data))[: spec.nlist * 64])])
+    index.add_with_ids(data, np.arange(len(data)))
+    return index, factory
+
+
 def bench_size(n: int, args: argparse.Namespace, rng: np.random.Generator, projection: np.ndarray) -> None:
     """One table block: exact search, then each IVF kind at nprobe = the default x each factor."""
     people = rng.standard_normal((max(1, n // args.crops_per_person), args.intrinsic), dtype=np.float32)
@@ -96,12 +118,10 @@ def bench_size(n: int, args: argparse.Namespace, rng: np.random.Generator, proje
     p1, p32 = (latency(lambda q: ranking.exact_top_k(data, q, 10), queries, b, r) for b, r in ((1, 10), (32, 5)))
     print(f"| {n:,} | flat (exact) | 0 | 0 | {raw:.0f} | {p1[0]:.1f} / {p1[1]:.1f} | {p32[0]:.1f} / {p32[1]:.1f} | 1 |")
     for kind in args.kinds.split(","):
-        spec = choose(n, IndexSpec(kind))
+        spec = choose(n, IndexSpec("ivf-pq" if kind == BEFORE else kind))
         began = time.perf_counter()
-        index = faiss.index_factory(args.dim, spec.factory(args.dim), faiss.METRIC_INNER_PRODUCT)
-        index.train(data[np.sort(rng.permutation(n)[: spec.nlist * 64])])
-        index.add_with_ids(data, np.arange(n))
-        build = time.perf_counter() - began
+        index, factory = build(kind, spec, data, rng)
+        seconds = time.perf_counter() - began
         size = faiss.serialize_index(index).nbytes / 2**20
         rescore = spec.rescore if kind != "ivf-flat" else 1
         for factor in (float(f) for f in args.nprobe_factors.split(",")):
@@ -116,7 +136,7 @@ def bench_size(n: int, args: argparse.Namespace, rng: np.random.Generator, proje
             p1, p32 = latency(ivf, queries, 1, args.repeats), latency(ivf, queries, 32, 10)
             print(
                 f"| {n:,} | {kind} nlist={spec.nlist} nprobe={params.nprobe} rescore={rescore}x "
-                f"(`{spec.factory(args.dim)}`) | {build:.0f} | "
+                f"(`{factory}`) | {seconds:.0f} | "
                 f"{size:.0f} | {raw:.0f} | {p1[0]:.1f} / {p1[1]:.1f} | {p32[0]:.1f} / {p32[1]:.1f} | "
                 f"{recall(found, exact):.3f} |"
             )

@@ -21,15 +21,13 @@ import numpy as np
 
 from vireid.data.sample import Modality
 from vireid.errors import VireidError
-from vireid.gallery import ranking
+from vireid.gallery import faiss_index, ranking
 from vireid.gallery.catalog import Catalog, PartitionState
 from vireid.gallery.index_choice import IndexSpec, parse, plan, require_buildable
 from vireid.io.atomic import atomic_path
 
 SMALL_FILTER = 20_000
 """A filter allowing at most this many crops is searched exactly over them, not through the IVF index."""
-TRAIN_PER_LIST = 64
-"""IVF training vectors per list (FAISS warns below 39)."""
 
 
 class Partition:
@@ -143,13 +141,9 @@ class Partition:
         self._commit_index(index, wanted)
 
     def _trained(self, spec: IndexSpec) -> Any:
-        """A new, empty IVF index of `spec`, trained on up to `TRAIN_PER_LIST` live rows per list."""
-        import faiss
-
-        index = faiss.index_factory(self.dim, spec.factory(self.dim), faiss.METRIC_INNER_PRODUCT)
-        sample = np.random.default_rng(0).permutation(self.catalog.rows(self.modality))[: spec.nlist * TRAIN_PER_LIST]
-        index.train(np.ascontiguousarray(self.matrix()[np.sort(sample)]))
-        return index
+        """A new, empty IVF index of `spec`, trained on a sample of the live rows (`faiss_index.trained`)."""
+        matrix = self.matrix()
+        return faiss_index.trained(spec, self.dim, lambda rows: matrix[rows], self.catalog.rows(self.modality))
 
     def remove_rows(self, rows: np.ndarray) -> None:
         """Take `rows` out of the index (the caller deletes their catalogue rows in the same transaction as
