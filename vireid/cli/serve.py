@@ -34,7 +34,9 @@ def serve_cli(
     ] = None,
     backend: Annotated[str, typer.Option("--backend", help=BACKEND_HELP)] = "auto",
     precision: Annotated[str | None, typer.Option("--precision", help="fp32, fp16, bf16 or int8.")] = None,
-    threads: Annotated[int | None, typer.Option("--threads", help="Engine threads (default: all cores).")] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="Engine threads per branch (default: every core but one).")
+    ] = None,
     timezone: Annotated[
         str, typer.Option("--timezone", help="IANA zone of hour windows and printed times (e.g. Europe/Berlin).")
     ] = "UTC",

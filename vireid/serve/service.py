@@ -266,8 +266,10 @@ class GalleryService:
             decoded = [decode_upload(data, limit, f"image {i + 1}")[0] for i, data in enumerate(images)]
             return branch.preprocess(decoded)
 
-        batch = await asyncio.to_thread(prepare)
-        return await branch.batcher.embed(batch)
+        with branch.batcher.coming():
+            batch = await asyncio.to_thread(prepare)
+            future = branch.batcher.submit(batch)
+        return await asyncio.wrap_future(future)
 
     def _match_out(self, match: Match, searched: Modality) -> schemas.MatchOut:
         crop = match.crop

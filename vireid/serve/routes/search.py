@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 
 from vireid.serve import schemas
 from vireid.serve.routes.deps import Reader, Service, only_fields
@@ -22,9 +22,12 @@ async def search(
     who: Reader,
     form: Annotated[schemas.SearchForm, Form()],
     image: Annotated[UploadFile | None, File(description="The query crop (JPEG, PNG, BMP or WebP).")] = None,
-) -> schemas.SearchOut:
+) -> Response:
     """Rank the crops of the other modality (or the same, with `same_modality`) for the query, among the
     cameras, dates and hours asked for, one page of `k` at a time (`cursor`: the previous page's
     `next_cursor`, sent with the same query and filters)."""
     data = await image.read() if image is not None else None
-    return await service.search(who, form, data)
+    answer = await service.search(who, form, data)
+    # Serialised here, once: returned as a model, FastAPI would dump it to a dict, validate that against
+    # `response_model` and serialise it again (about 5 % of the event loop's time under load).
+    return Response(answer.model_dump_json(), media_type="application/json")
