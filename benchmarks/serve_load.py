@@ -2,7 +2,8 @@
 
 Takes a `vireid demo` folder (its export and its generated dataset), builds a FAISS gallery of every evaluation
 image with a sidecar (capture times over five days, tracks), and starts `vireid serve` on 127.0.0.1 twice: with
-micro-batching (the export's optimum batch, 2 ms wait) and without (`--max-batch 1`). For each concurrency level
+micro-batching (the export's optimum batch, at most 2 ms of wait for requests on their way) and without
+(`--max-batch 1`), on the engine `--backend auto` picks. For each concurrency level
 the clients (threads with one HTTP connection each) send `--requests` searches in all, each with a real crop as an
 uploaded infrared or visible query, bounded by `--max-seconds`; throughput, p50 / p99 latency, errors, the
 service's engine batch sizes (from /metrics) and its RSS after warm-up and after the level are recorded.
@@ -94,9 +95,11 @@ def build_gallery(demo: Path, folder: Path) -> tuple[str, list[tuple[Path, str]]
     return str(gallery), [(Path(s.path), s.modality) for s in samples]
 
 
-def start(gallery: str, demo: Path, folder: Path, batching: bool) -> LiveService:
-    """The service as the tests start it (ort-cpu fp32, both tokens), with micro-batching on or off."""
-    return start_service(gallery, demo / "artifacts", folder, *([] if batching else ["--max-batch", "1"]))
+def start(gallery: str, demo: Path, folder: Path, batching: bool, wait_ms: float | None = None) -> LiveService:
+    """The service as `vireid serve` starts by default (`--backend auto`: the demo bench's fastest engine that
+    passed parity), with both tokens, micro-batching on or off."""
+    options = ["--max-batch", "1"] if not batching else [] if wait_ms is None else ["--max-wait-ms", str(wait_ms)]
+    return start_service(gallery, demo / "artifacts", folder, *options, engine=("--backend", "auto"))
 
 
 def rss_mib(pid: int) -> float:
@@ -289,10 +292,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("demo", type=Path, help="A `vireid demo` output folder (artifacts/ and data/).")
     parser.add_argument("--levels", default="1,4,16,64")
-    parser.add_argument("--requests", type=int, default=400, help="Searches per level (all clients together).")
+    parser.add_argument("--requests", type=int, default=1500, help="Searches per level (all clients together).")
     parser.add_argument("--max-seconds", type=float, default=60, help="Per level, whatever is left unsent.")
     parser.add_argument("--mixed-seconds", type=float, default=60)
     parser.add_argument("--out", type=Path, default=None, help="Folder for serve-load.md and serve-load.json.")
+    parser.add_argument("--max-wait-ms", type=float, default=None, help="The batching service's (default: its own).")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     results: list[Level] = []
@@ -303,7 +307,7 @@ def main() -> None:
         crops = [(path.read_bytes(), modality) for path, modality in samples]
         for batching in (True, False):
             label = "on" if batching else "off"
-            service = start(gallery, args.demo, folder, batching)
+            service = start(gallery, args.demo, folder, batching, args.max_wait_ms)
             try:
                 run_level(service.url, service.process.pid, crops, 4, 40, args.max_seconds, "warm-up")
                 notes[f"rss_after_warmup_mib_{label}"] = round(rss_mib(service.process.pid), 1)

@@ -55,15 +55,21 @@ def _token_file(folder: Path, name: str, token: str) -> Path:
     return path
 
 
-def start_service(gallery: str, art_dir: Path, folder: Path, *options: str) -> LiveService:
-    """`vireid serve` on a free loopback port with both tokens, ort-cpu fp32, ready to answer."""
+TEST_ENGINE = ("--backend", "ort-cpu", "--precision", "fp32")
+"""The tests' engine: the one the answers they compare against are computed with."""
+
+
+def start_service(
+    gallery: str, art_dir: Path, folder: Path, *options: str, engine: tuple[str, ...] = TEST_ENGINE
+) -> LiveService:
+    """`vireid serve` on a free loopback port with both tokens, on `engine`'s options, ready to answer."""
     port = free_port()
     log = folder / f"serve-{port}.log"
     command = [sys.executable, "-m", "vireid", "serve", gallery, str(art_dir), "--port", str(port)]
     command += ["--token-file", str(_token_file(folder, "read.token", READ_TOKEN))]
     command += ["--write-token-file", str(_token_file(folder, "write.token", WRITE_TOKEN))]
     command += ["--audit-log", str(folder / "audit.jsonl"), "--uploads", str(folder / "uploads")]
-    command += ["--backend", "ort-cpu", "--precision", "fp32", *options]
+    command += [*engine, *options]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "runtime")}  # this checkout's runtime, as pytest sees it
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
