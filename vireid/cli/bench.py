@@ -1,4 +1,8 @@
-"""`vireid bench`: accuracy parity and latency of each backend x precision against the torch reference."""
+"""`vireid bench`: accuracy parity and latency of each backend x precision against the torch reference.
+
+The options are named types below, so that the command reads as its list of options; what they mean together is
+`vireid.bench.runner.BenchOptions`'s.
+"""
 
 from __future__ import annotations
 
@@ -10,65 +14,75 @@ import typer
 from vireid.bench import ALL_BACKENDS
 from vireid.cli.common import csv_ints, csv_list, user_errors
 
+EVERY_BACKEND = ",".join(ALL_BACKENDS)
+ArtDir = Annotated[Path, typer.Argument(help="Artifact directory written by `vireid export`.")]
+Data = Annotated[Path | None, typer.Option("--data", help="Dataset root (default: the one recorded at export).")]
+Out = Annotated[Path | None, typer.Option("--out", help="Folder for bench.json/.md/.png (default: ART_DIR).")]
+Backends = Annotated[
+    str,
+    typer.Option(
+        "--backends",
+        help=f"Comma-separated: {', '.join(ALL_BACKENDS)}. Those that cannot run here are listed as skipped "
+        "with the reason.",
+    ),
+]
+Precision = Annotated[
+    str | None,
+    typer.Option(
+        "--precision",
+        help="Comma-separated fp32,fp16,bf16,int8 (default: every precision exported, and each backend's "
+        "own modes of them: openvino bf16 on the fp32 graph).",
+    ),
+]
+Batch = Annotated[str, typer.Option("--batch", help="Batch sizes for the latency sweep.")]
+Runs = Annotated[int, typer.Option("--runs", help="Timed runs per batch size (after the warm-up).")]
+Warmup = Annotated[int, typer.Option("--warmup", help="Untimed runs before timing.")]
+Run = Annotated[
+    Path | None, typer.Option("--run", help="Run directory for the torch reference (default: from the manifest).")
+]
+Branch = Annotated[str, typer.Option("--branch", help="Branches to time: visible, infrared or both.")]
+Threads = Annotated[int | None, typer.Option("--threads", help="ONNX Runtime intra-op threads (default: all cores).")]
+NoParity = Annotated[bool, typer.Option("--no-parity", help="Latency only.")]
+Device = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        help="cpu, cuda or cuda:N: where the torch reference runs, and the GPU every GPU backend uses "
+        "(default: cuda when one is available, else cpu; with cpu the GPU backends are skipped).",
+    ),
+]
+TritonUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--triton-url",
+        help="The Triton server the triton backend sends to: grpc://HOST:8001 or http://HOST:8000 (without it "
+        "that backend is skipped).",
+    ),
+]
+ServingBatch = Annotated[
+    str, typer.Option("--serving-batch", help="Batch sizes per request in the serving view (triton).")
+]
+Concurrency = Annotated[str, typer.Option("--concurrency", help="Client counts in the serving view (triton).")]
+
 
 @user_errors
 def bench_cli(
-    art_dir: Annotated[Path, typer.Argument(help="Artifact directory written by `vireid export`.")],
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Dataset root (default: the one recorded at export).")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for bench.json/.md/.png (default: ART_DIR).")
-    ] = None,
-    backends: Annotated[
-        str,
-        typer.Option(
-            "--backends",
-            help=f"Comma-separated: {', '.join(ALL_BACKENDS)}. Those that cannot run here are listed as skipped "
-            "with the reason.",
-        ),
-    ] = ",".join(ALL_BACKENDS),
-    precision: Annotated[
-        str | None,
-        typer.Option(
-            "--precision",
-            help="Comma-separated fp32,fp16,bf16,int8 (default: every precision exported, and each backend's "
-            "own modes of them: openvino bf16 on the fp32 graph).",
-        ),
-    ] = None,
-    batch: Annotated[str, typer.Option("--batch", help="Batch sizes for the latency sweep.")] = "1,8,32,64",
-    runs: Annotated[int, typer.Option("--runs", help="Timed runs per batch size (after the warm-up).")] = 20,
-    warmup: Annotated[int, typer.Option("--warmup", help="Untimed runs before timing.")] = 3,
-    run: Annotated[
-        Path | None, typer.Option("--run", help="Run directory for the torch reference (default: from the manifest).")
-    ] = None,
-    branch: Annotated[str, typer.Option("--branch", help="Branches to time: visible, infrared or both.")] = "both",
-    threads: Annotated[
-        int | None, typer.Option("--threads", help="ONNX Runtime intra-op threads (default: all cores).")
-    ] = None,
-    no_parity: Annotated[bool, typer.Option("--no-parity", help="Latency only.")] = False,
-    device: Annotated[
-        str | None,
-        typer.Option(
-            "--device",
-            help="cpu, cuda or cuda:N: where the torch reference runs, and the GPU every GPU backend uses "
-            "(default: cuda when one is available, else cpu; with cpu the GPU backends are skipped).",
-        ),
-    ] = None,
-    triton_url: Annotated[
-        str | None,
-        typer.Option(
-            "--triton-url",
-            help="The Triton server the triton backend sends to: grpc://HOST:8001 or http://HOST:8000 (without it "
-            "that backend is skipped).",
-        ),
-    ] = None,
-    serving_batch: Annotated[
-        str, typer.Option("--serving-batch", help="Batch sizes per request in the serving view (triton).")
-    ] = "1,8",
-    concurrency: Annotated[
-        str, typer.Option("--concurrency", help="Client counts in the serving view (triton).")
-    ] = "1,4,16",
+    art_dir: ArtDir,
+    data: Data = None,
+    out: Out = None,
+    backends: Backends = EVERY_BACKEND,
+    precision: Precision = None,
+    batch: Batch = "1,8,32,64",
+    runs: Runs = 20,
+    warmup: Warmup = 3,
+    run: Run = None,
+    branch: Branch = "both",
+    threads: Threads = None,
+    no_parity: NoParity = False,
+    device: Device = None,
+    triton_url: TritonUrl = None,
+    serving_batch: ServingBatch = "1,8",
+    concurrency: Concurrency = "1,4,16",
 ) -> None:
     """Measure what deployment changes: retrieval parity and speed, per backend and precision.
 
