@@ -175,6 +175,7 @@ def test_a_write_while_another_process_writes_is_refused_with_503(
             headers = {"Authorization": f"Bearer {WRITE_TOKEN}"}
             busy = client.post("/api/v1/crops", data={"modality": "visible"}, files=files, headers=headers)
             assert "written by another process" in one_line_error(busy, 503)
+            assert not list((tmp_path / "uploads").glob("*"))  # a refused write leaves no image behind
             removal = client.request("DELETE", "/api/v1/crops", json={"cameras": ["cam1"]}, headers=headers)
             assert "written by another process" in one_line_error(removal, 503)
         finally:

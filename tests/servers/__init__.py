@@ -8,6 +8,8 @@ capability, so `.ci/run` sets `REQUIRE_SERVERS_ENV`, and `unavailable` then fail
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -25,3 +27,31 @@ def unavailable(reason: str) -> NoReturn:
     if required():
         pytest.fail(f"{reason} ({REQUIRE_SERVERS_ENV}=1: a server test may not skip here)", pytrace=False)
     pytest.skip(reason)
+
+
+def shared_server(
+    request: pytest.FixtureRequest,
+    factory: pytest.TempPathFactory,
+    name: str,
+    start: Callable[[Path], Path],
+    stop: Callable[[Path], None],
+) -> Path:
+    """One server per test run, shared by the xdist workers: `start(folder)` runs once, by the first worker that
+    asks, and returns the file that records the server (its PIDs, its address); every worker gets that file.
+    `stop(record)` ends it: at the end of the session without xdist, else from the controller's
+    `pytest_sessionfinish` (`stop_shared_server`), once every worker has finished with it."""
+    from tests.conftest import _built_once
+
+    record = _built_once(factory, name, start)
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        request.addfinalizer(lambda: stop(record))
+    return record
+
+
+def stop_shared_server(session: pytest.Session, name: str, stop: Callable[[Path], None]) -> None:
+    """In the xdist controller's `pytest_sessionfinish`: stop the workers' shared server `name`, if one started."""
+    if "PYTEST_XDIST_WORKER" in os.environ or not hasattr(session.config, "_tmp_path_factory"):
+        return
+    built = session.config._tmp_path_factory.getbasetemp() / f"{name}.built"
+    if built.is_file():
+        stop(Path(built.read_text()))

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import unavailable
+from tests.servers import shared_server, stop_shared_server, unavailable
 
 LAUNCHER = Path(__file__).with_name("milvus_launch.py")
 PREFIX = "vireid-milvus-"
@@ -287,8 +287,6 @@ def _prerequisites() -> None:
 @pytest.fixture(scope="session")
 def milvus_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> MilvusProcess:
     """The test run's shared server (see the module docstring)."""
-    from tests.conftest import _built_once
-
     _prerequisites()
 
     def start(folder: Path) -> Path:
@@ -296,20 +294,17 @@ def milvus_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         server.save(folder / "server.json")
         return folder / "server.json"
 
-    server = MilvusProcess.load(_built_once(tmp_path_factory, "milvus", start))
-    if "PYTEST_XDIST_WORKER" not in os.environ:  # else the controller stops it (pytest_sessionfinish below)
-        request.addfinalizer(server.stop)
+    server = MilvusProcess.load(shared_server(request, tmp_path_factory, "milvus", start, _stop))
     server.require_alive()
     return server
 
 
+def _stop(record: Path) -> None:
+    MilvusProcess.load(record).stop()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The xdist controller stops the workers' shared server once they have all finished."""
-    if "PYTEST_XDIST_WORKER" in os.environ or not hasattr(session.config, "_tmp_path_factory"):
-        return
-    built = session.config._tmp_path_factory.getbasetemp() / "milvus.built"
-    if built.is_file():
-        MilvusProcess.load(Path(built.read_text())).stop()
+    stop_shared_server(session, "milvus", _stop)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ cannot run (glibc), the tests call `unavailable` with how to get them.
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import venv
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import unavailable
+from tests.servers import shared_server, stop_shared_server, unavailable
 from vireid.deploy.triton_process import HostProcess, clean_environment
 from vireid.errors import VireidError
 
@@ -101,28 +100,23 @@ def triton_host(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_export: Path
 ) -> HostProcess:
     """The test run's shared host (see the module docstring)."""
-    from tests.conftest import _built_once
-
     _prerequisites()
     env_dir = _host_venv(request)
 
     def start(folder: Path) -> Path:
         return start_host(env_dir, demo_export, folder).save(folder / "host.json")
 
-    host = HostProcess.load(_built_once(tmp_path_factory, "triton-host", start))
-    if "PYTEST_XDIST_WORKER" not in os.environ:  # else the controller stops it (pytest_sessionfinish below)
-        request.addfinalizer(host.stop)
+    host = HostProcess.load(shared_server(request, tmp_path_factory, "triton-host", start, _stop))
     require_alive(host)
     return host
 
 
+def _stop(record: Path) -> None:
+    HostProcess.load(record).stop()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The xdist controller stops the workers' shared host once they have all finished."""
-    if "PYTEST_XDIST_WORKER" in os.environ or not hasattr(session.config, "_tmp_path_factory"):
-        return
-    built = session.config._tmp_path_factory.getbasetemp() / "triton-host.built"
-    if built.is_file():
-        HostProcess.load(Path(built.read_text())).stop()
+    stop_shared_server(session, "triton-host", _stop)
 
 
 @pytest.fixture

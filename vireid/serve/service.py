@@ -23,12 +23,14 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from PIL import Image
 
 from vireid.data.sample import MODALITIES, Modality
 from vireid.gallery.fingerprint import artifact_fingerprint
 from vireid.gallery.query import other
 from vireid.gallery.records import Crop, CropFilter, Fingerprint, Match
 from vireid.gallery.store import GalleryBusy, GalleryStore, open_store
+from vireid.io.atomic import atomic_write_bytes
 from vireid.serve import schemas
 from vireid.serve.audit import AuditLog
 from vireid.serve.auth import Principal, Tokens
@@ -258,16 +260,17 @@ class GalleryService:
         return Query(vector, form.modality, sha256=digest)
 
     async def embed(self, modality: Modality, images: list[bytes]) -> np.ndarray:
-        """Decode and preprocess on a worker thread, then one batched engine call (shared with other requests)."""
-        branch = self.branches[modality]
+        """Decode uploads (a worker thread), then one batched engine call shared with other requests."""
         limit = self.settings.limits.pixels
+        return await self.embed_pictures(
+            modality, lambda: [decode_upload(data, limit, f"image {i + 1}")[0] for i, data in enumerate(images)]
+        )
 
-        def prepare() -> np.ndarray:
-            decoded = [decode_upload(data, limit, f"image {i + 1}")[0] for i, data in enumerate(images)]
-            return branch.preprocess(decoded)
-
+    async def embed_pictures(self, modality: Modality, pictures: Callable[[], list[Image.Image]]) -> np.ndarray:
+        """`pictures()` (decoding, if any) and preprocessing on a worker thread, then the batched engine call."""
+        branch = self.branches[modality]
         with branch.batcher.coming():
-            batch = await asyncio.to_thread(prepare)
+            batch = await asyncio.to_thread(lambda: branch.preprocess(pictures()))
             future = branch.batcher.submit(batch)
         return await asyncio.wrap_future(future)
 
@@ -303,10 +306,15 @@ class GalleryService:
 
         return await add_uploads(self, who, form, files)
 
-    def commit(self, crops: list[Crop], vectors: np.ndarray) -> dict[str, int]:
-        """On the store thread: add `crops` under the writer lock, fold them into the index, record the upload
-        folder as a root; returns their ids by content hash."""
+    def commit(self, crops: list[Crop], vectors: np.ndarray, files: dict[Path, bytes]) -> dict[str, int]:
+        """On the store thread, under the writer lock: write the uploads' `files` (each atomically, where not there
+        yet), add `crops`, fold them into the index, record the upload folder as a root; their ids by content
+        hash. A write refused for the lock (503) leaves no file behind."""
         with self._writer() as writer:
+            for path, data in files.items():
+                if not path.is_file():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write_bytes(path, data)
             writer.set_fingerprint(self.export)
             ids = writer.add(crops, vectors)
             writer.add_roots([str(self.settings.upload_dir.resolve())])

@@ -1,21 +1,22 @@
 """`POST /api/v1/crops`: crops uploaded by a client, stored once each by content, as `vireid gallery add` does.
 
-Each file is judged by decoding it (`images.py`). A crop whose content hash the gallery knows is skipped. A new
-one is written under the upload folder as `<sha256><suffix>`, through a temporary file and a rename, so a kill
-never leaves half an image; that folder is one of the gallery's roots, so the image route serves it. The new
-crops are embedded in one batched call and committed in one store transaction, under the gallery's writer lock.
+Each file is judged by decoding it, once (`images.py`), and the decoded pictures are what is embedded. A crop whose
+content hash the gallery knows is skipped. The new crops are embedded in one batched call; then, under the
+gallery's writer lock, each is written under the upload folder as `<sha256><suffix>` (a temporary file and a
+rename, so a kill never leaves half an image) and committed in one store transaction. The upload folder is one of
+the gallery's roots, so the image route serves it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from vireid.gallery.records import Crop
-from vireid.io.atomic import atomic_write_bytes
 from vireid.serve import schemas
 from vireid.serve.auth import Principal
 from vireid.serve.errors import ServiceError
@@ -34,21 +35,24 @@ async def add_uploads(
         raise ServiceError(400, "send the crops as `files` parts of a multipart form")
     if len(files) > limits.crops_per_upload:
         raise ServiceError(413, f"{len(files)} crops in one upload; the limit is {limits.crops_per_upload}")
-    formats = [decode_upload(data, limits.pixels, f"file {i + 1}")[1] for i, data in enumerate(files)]
+    decoded = await asyncio.to_thread(
+        lambda: [decode_upload(data, limits.pixels, f"file {i + 1}") for i, data in enumerate(files)]
+    )
     hashes = [hashlib.sha256(data).hexdigest() for data in files]
     known = await service._store(lambda: service.store.known(hashes) if service.store.fingerprint else set())
-    fresh: dict[str, tuple[bytes, str]] = {}
-    for data, fmt, digest in zip(files, formats, hashes, strict=True):
+    fresh: dict[str, tuple[bytes, Image.Image, str]] = {}
+    for data, (picture, fmt), digest in zip(files, decoded, hashes, strict=True):
         if digest not in known:
-            fresh.setdefault(digest, (data, fmt))
-    folder = service.settings.upload_dir
-    paths = {digest: _keep(folder, digest, data, fmt) for digest, (data, fmt) in fresh.items()}
+            fresh.setdefault(digest, (data, picture, fmt))
     ids: dict[str, int] = {}
     if fresh:
-        vectors = await service.embed(form.modality, [data for data, _ in fresh.values()])
+        vectors = await service.embed_pictures(form.modality, lambda: [picture for _, picture, _ in fresh.values()])
+        folder = service.settings.upload_dir.resolve()
+        paths = {digest: folder / f"{digest}{SUFFIX[fmt]}" for digest, (_, _, fmt) in fresh.items()}
         time = epoch(form.time, service.zone) or 0
         crops = [Crop(d, str(paths[d]), form.modality, form.camera, time, form.track) for d in fresh]
-        ids = await service._store(lambda: service.commit(crops, np.asarray(vectors, dtype=np.float32)))
+        written = {paths[d]: data for d, (data, _, _) in fresh.items()}
+        ids = await service._store(lambda: service.commit(crops, np.asarray(vectors, dtype=np.float32), written))
     answer = schemas.CropsOut(
         added=len(fresh),
         skipped=len(files) - len(fresh),
@@ -56,11 +60,3 @@ async def add_uploads(
     )
     service.audit.record(who, "add", camera=form.camera, modality=form.modality, added=sorted(ids.values()))
     return answer
-
-
-def _keep(folder: Path, digest: str, data: bytes, fmt: str) -> Path:
-    path = folder / f"{digest}{SUFFIX[fmt]}"
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
-    return path.resolve()
