@@ -1,7 +1,7 @@
 """The search service's library: what a search, an image view, an upload and a removal mean.
 
 `GalleryService` holds what the service loads once (the store, both branches, the tokens, the audit log) and
-answers the routes. Every store call runs on one thread of its own (`_store`): the FAISS catalogue is an SQLite
+answers the routes. Every store call runs on one thread of its own (`on_store`): the FAISS catalogue is an SQLite
 connection, which belongs to the thread that opened it, and one store thread also serialises the service's own
 writes. Writes open the gallery for writing per request, so they take the gallery's single-writer lock like
 `vireid gallery add` does, and are refused with 503 while another process writes.
@@ -90,7 +90,8 @@ class GalleryService:
     def _on_store_thread(self, call: Callable[[], T]) -> T:
         return self._store_thread.submit(call).result()
 
-    async def _store(self, call: Callable[[], T]) -> T:
+    async def on_store(self, call: Callable[[], T]) -> T:
+        """Await `call()` on the store's own thread (every store call goes there: the module docstring says why)."""
         return await asyncio.wrap_future(self._store_thread.submit(call))
 
     def close(self) -> None:
@@ -126,11 +127,11 @@ class GalleryService:
                 return {m: [] for m in MODALITIES}
             return {m: self.store.cameras(m) for m in MODALITIES}
 
-        found = await self._store(listed)
+        found = await self.on_store(listed)
         return schemas.CamerasOut(visible=found["visible"], infrared=found["infrared"])
 
     async def info(self) -> schemas.InfoOut:
-        info = await self._store(self.store.info)
+        info = await self.on_store(self.store.info)
         limits = self.settings.limits
         return schemas.InfoOut(
             store=info.store,
@@ -147,7 +148,7 @@ class GalleryService:
         )
 
     async def image(self, crop_id: int) -> tuple[Path, str]:
-        stored = await self._store(lambda: self.store.stored([crop_id]) if self.store.fingerprint else [])
+        stored = await self.on_store(lambda: self.store.stored([crop_id]) if self.store.fingerprint else [])
         if not stored:
             raise ServiceError(404, f"no crop {crop_id} in this gallery")
         try:
@@ -171,7 +172,7 @@ class GalleryService:
         given = conditions(form.cameras, form.since, form.until, form.hours, self.zone)
         digest = search_digest(query.reference, searched, given.describe(), form.group_by, form.min_score)
         after = Cursor.decode(form.cursor, digest) if form.cursor else None
-        page, allowed, index = await self._store(lambda: self._page(searched, query, given, form, after, digest))
+        page, allowed, index = await self.on_store(lambda: self._page(searched, query, given, form, after, digest))
         matches = [self._match_out(m, searched) for m in page.matches]
         self.audit.record(
             who,
@@ -235,7 +236,7 @@ class GalleryService:
             raise ServiceError(400, "give the query as an image file or a crop_id (exactly one)")
         if form.crop_id is not None:
             crop_id = form.crop_id
-            stored = await self._store(lambda: self.store.stored([crop_id]))
+            stored = await self.on_store(lambda: self.store.stored([crop_id]))
             if not stored:
                 raise ServiceError(404, f"no crop {crop_id} in this gallery; re-query with a crop_id a search returned")
             crop = stored[0]
@@ -336,7 +337,7 @@ class GalleryService:
                 count = writer.remove(where)
                 return count, writer.info().crops
 
-        count, remaining = await self._store(removed)
+        count, remaining = await self.on_store(removed)
         self.audit.record(who, "remove", filters=given.describe(), removed=count)
         return schemas.RemoveOut(removed=count, remaining=remaining)
 

@@ -39,7 +39,7 @@ async def add_uploads(
         lambda: [decode_upload(data, limits.pixels, f"file {i + 1}") for i, data in enumerate(files)]
     )
     hashes = [hashlib.sha256(data).hexdigest() for data in files]
-    known = await service._store(lambda: service.store.known(hashes) if service.store.fingerprint else set())
+    known = await service.on_store(lambda: service.store.known(hashes) if service.store.fingerprint else set())
     fresh: dict[str, tuple[bytes, Image.Image, str]] = {}
     for data, (picture, fmt), digest in zip(files, decoded, hashes, strict=True):
         if digest not in known:
@@ -52,7 +52,7 @@ async def add_uploads(
         time = epoch(form.time, service.zone) or 0
         crops = [Crop(d, str(paths[d]), form.modality, form.camera, time, form.track) for d in fresh]
         written = {paths[d]: data for d, (data, _, _) in fresh.items()}
-        ids = await service._store(lambda: service.commit(crops, np.asarray(vectors, dtype=np.float32), written))
+        ids = await service.on_store(lambda: service.commit(crops, np.asarray(vectors, dtype=np.float32), written))
     answer = schemas.CropsOut(
         added=len(fresh),
         skipped=len(files) - len(fresh),
